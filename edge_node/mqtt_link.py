@@ -1,0 +1,294 @@
+"""The one module that owns the MQTT client lifecycle (paho-mqtt 2.x).
+
+- MQTT 5 first, MQTT 3.1.1 when the broker refuses 5 (the embedded amqtt 0.12 does).
+- The Last Will (`offline`, retained) is set before every connect; `online` is published on every
+  connect, followed by every retained message published so far, so a broker restart or a
+  reconnect leaves the retained topics correct.
+- `publish()` never blocks: paho queues the packet and its network thread writes it.
+- paho callbacks only validate and hand over (`on_command`); they never touch camera or model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge_node.config import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+# MQTT 5 CONNACK "Unsupported Protocol Version"; paho also maps a 3.1.1 refusal code 1 to it.
+UNSUPPORTED_PROTOCOL = 132
+MAX_PENDING_EVENTS = 100
+MAX_QUEUED_QOS1 = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One outgoing MQTT message."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+    expiry_s: int | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """Client-side TLS for mqtts://."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    insecure: bool = False
+
+
+class LinkError(Exception):
+    """The link cannot be set up (e.g. unreadable TLS files)."""
+
+
+Protocol = Literal["auto", "5", "3.1.1"]
+CommandHandler = Callable[[str, bytes, bool], None]
+
+
+class MqttLink:
+    """A self-reconnecting MQTT connection that keeps the node's retained topics correct."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        *,
+        client_id: str,
+        availability_topic: str,
+        subscriptions: Iterable[str] = (),
+        on_command: CommandHandler | None = None,
+        on_connected: Callable[[], None] | None = None,
+        keepalive: int = 15,
+        protocol: Protocol = "auto",
+        tls: TlsOptions | None = None,
+        reconnect_max_s: int = 4,
+    ) -> None:
+        self._address = address
+        self._client_id = client_id
+        self._availability = availability_topic
+        self._subscriptions = tuple(subscriptions)
+        self._on_command = on_command
+        self._on_connected = on_connected
+        self._keepalive = keepalive
+        self._protocol = MQTTProtocolVersion.MQTTv311 if protocol == "3.1.1" else MQTTProtocolVersion.MQTTv5
+        self._fallback_allowed = protocol == "auto"
+        self._tls = tls if address.tls else None
+        self._reconnect_max_s = reconnect_max_s
+        self._lock = threading.RLock()
+        self._retained: dict[str, tuple[Message, float]] = {}
+        self._pending_events: deque[Message] = deque(maxlen=MAX_PENDING_EVENTS)
+        self._connected = threading.Event()
+        self._stopping = threading.Event()
+        self._rebuild = threading.Event()
+        self._client: paho.Client | None = None
+        self._thread = threading.Thread(target=self._supervise, name="mqtt-link", daemon=True)
+        self._failed_attempts = 0
+        self.connect_count = 0
+        self.last_refusal: str | None = None
+        if self._tls:
+            self._make_client(self._protocol)  # fail early on unreadable TLS files
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def protocol_name(self) -> str:
+        return "5" if self._protocol == MQTTProtocolVersion.MQTTv5 else "3.1.1"
+
+    def set_subscriptions(self, topics: Iterable[str]) -> None:
+        """Topics to subscribe to on every connect (set before start())."""
+        self._subscriptions = tuple(topics)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def publish(self, message: Message) -> None:
+        """Send now if connected; retained messages are also kept and re-sent on every connect."""
+        with self._lock:
+            if message.retain:
+                self._retained[message.topic] = (message, time.monotonic())
+            client = self._client
+            if not self.connected or client is None:
+                if not message.retain:
+                    self._pending_events.append(message)
+                return
+            self._send(client, message)
+
+    def forget(self, topic: str) -> None:
+        """Stop re-sending a retained topic (after clearing it)."""
+        with self._lock:
+            self._retained.pop(topic, None)
+
+    def republish(self) -> None:
+        """Re-send every retained message (e.g. when Home Assistant comes online)."""
+        with self._lock:
+            client = self._client
+            if client is None or not self.connected:
+                return
+            self._republish(client)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Publish `offline` (retained), disconnect cleanly and stop the network thread."""
+        self._stopping.set()
+        with self._lock:
+            client = self._client
+            if client is not None and self.connected:
+                info = client.publish(self._availability, b"offline", qos=1, retain=True)
+                with contextlib.suppress(RuntimeError, ValueError):
+                    info.wait_for_publish(timeout / 2)
+        if client is not None:
+            client.disconnect()
+        self._rebuild.set()
+        self._thread.join(timeout)
+
+    # ------------------------------------------------------------------ internals
+
+    def _send(self, client: paho.Client, message: Message) -> None:
+        properties = None
+        if self._protocol == MQTTProtocolVersion.MQTTv5 and (message.expiry_s or message.content_type):
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            if message.expiry_s:
+                properties.MessageExpiryInterval = message.expiry_s
+            if message.content_type:
+                properties.ContentType = message.content_type
+        info = client.publish(
+            message.topic, message.payload, qos=message.qos, retain=message.retain, properties=properties
+        )
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            log.error("publish to %s failed: %s", message.topic, paho.error_string(info.rc))
+
+    def _republish(self, client: paho.Client) -> None:
+        now = time.monotonic()
+        for message, published_at in list(self._retained.values()):
+            if message.expiry_s is not None and now - published_at > message.expiry_s:
+                continue  # a stale frame is worse than none
+            self._send(client, message)
+
+    def _make_client(self, protocol: MQTTProtocolVersion) -> paho.Client:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=protocol,
+            reconnect_on_failure=True,
+        )
+        if self._address.username is not None:
+            client.username_pw_set(self._address.username, self._address.password)
+        if self._tls is not None:
+            try:
+                client.tls_set(
+                    ca_certs=str(self._tls.ca_file) if self._tls.ca_file else None,
+                    certfile=str(self._tls.cert_file) if self._tls.cert_file else None,
+                    keyfile=str(self._tls.key_file) if self._tls.key_file else None,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ssl.SSLError) as exc:
+                raise LinkError(f"cannot load TLS files: {exc}") from exc
+            client.tls_insecure_set(self._tls.insecure)
+        client.will_set(self._availability, b"offline", qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=self._reconnect_max_s)
+        client.max_queued_messages_set(MAX_QUEUED_QOS1)
+        client.on_connect = self._handle_connect
+        client.on_connect_fail = self._handle_connect_fail
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        return client
+
+    def _supervise(self) -> None:
+        """Run paho's network thread; rebuild the client once if the broker refuses MQTT 5."""
+        while not self._stopping.is_set():
+            client = self._make_client(self._protocol)
+            with self._lock:
+                self._client = client
+            client.connect_async(self._address.host, self._address.port, keepalive=self._keepalive)
+            client.loop_start()
+            self._rebuild.wait()
+            self._rebuild.clear()
+            client.loop_stop()
+            self._connected.clear()
+
+    # ------------------------------------------------------------------ paho callbacks (network thread)
+
+    def _handle_connect(
+        self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            mqtt5 = self._protocol == MQTTProtocolVersion.MQTTv5
+            if reason.value == UNSUPPORTED_PROTOCOL and mqtt5 and self._fallback_allowed:
+                log.info("broker does not speak MQTT 5; using MQTT 3.1.1")
+                self._protocol = MQTTProtocolVersion.MQTTv311
+                self._rebuild.set()
+                return
+            self._failed_attempts += 1
+            self.last_refusal = str(reason)
+            hint = ""
+            if reason.value in (134, 135, 4, 5):
+                hint = " - check the user name and password (mqtt.username / mqtt.password / broker URL)"
+            log.error(
+                "broker %s refused the connection: %s%s; retrying",
+                self._address.redacted(),
+                reason,
+                hint,
+            )
+            return
+        self._failed_attempts = 0
+        self.last_refusal = None
+        self.connect_count += 1
+        log.info("connected to %s (MQTT %s)", self._address.redacted(), self.protocol_name)
+        with self._lock:
+            for topic in self._subscriptions:
+                client.subscribe(topic, qos=1)
+            self._connected.set()
+            client.publish(self._availability, b"online", qos=1, retain=True)
+            self._republish(client)
+            while self._pending_events:
+                self._send(client, self._pending_events.popleft())
+        if self._on_connected is not None:
+            self._on_connected()
+
+    def _handle_connect_fail(self, _client: paho.Client, _userdata: Any) -> None:
+        self._failed_attempts += 1
+        log.warning(
+            "broker %s unreachable (attempt %d); retrying within %d s",
+            self._address.redacted(),
+            self._failed_attempts,
+            self._reconnect_max_s,
+        )
+
+    def _handle_disconnect(
+        self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        was_connected = self.connected
+        self._connected.clear()
+        if was_connected and not self._stopping.is_set():
+            log.warning("disconnected from broker (%s); reconnecting", reason)
+
+    def _handle_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        if self._on_command is not None:
+            self._on_command(message.topic, bytes(message.payload), bool(message.retain))

@@ -1,0 +1,64 @@
+"""MediaPipe Pose (the legacy `solutions.pose` API with the model bundled in mediapipe 0.10.18).
+
+Nothing is downloaded: `model_complexity=1` uses `pose_landmark_full.tflite` from the wheel.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import cv2
+
+from edge_node.landmarks import Image, Pose
+
+# MediaPipe's C++ logging (absl/glog) is chatty on stderr; keep only errors.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+MODEL_NAMES = {0: "mediapipe-pose-lite", 1: "mediapipe-pose-full", 2: "mediapipe-pose-heavy"}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The pose found in one image (or None) and what it cost."""
+
+    pose: Pose | None
+    inference_ms: float
+
+
+class PoseEstimator:
+    """Wraps `mediapipe.solutions.pose.Pose`; not thread-safe, use from one thread."""
+
+    def __init__(self, *, model_complexity: int = 1, static_images: bool = False) -> None:
+        import mediapipe as mp  # imported here: it takes ~1 s and pure code must not need it
+
+        self.model_name = (
+            f"{MODEL_NAMES.get(model_complexity, 'mediapipe-pose')} (mediapipe {mp.__version__})"
+        )
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=static_images,
+            model_complexity=model_complexity,
+            smooth_landmarks=not static_images,
+            enable_segmentation=False,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+
+    def detect(self, image_bgr: Image) -> Detection:
+        """Run pose detection on a BGR image."""
+        height, width = image_bgr.shape[:2]
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        rgb.flags.writeable = False
+        started = time.perf_counter()
+        result = self._pose.process(rgb)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        landmarks = result.pose_landmarks
+        if landmarks is None:
+            return Detection(None, elapsed_ms)
+        rows = [(lm.x, lm.y, lm.z, lm.visibility) for lm in landmarks.landmark]
+        return Detection(Pose.from_normalized(rows, width, height), elapsed_ms)
+
+    def close(self) -> None:
+        self._pose.close()
