@@ -120,7 +120,7 @@ class DiscoveryTopics:
 
     @property
     def device_id(self) -> str:
-        return f"deskpulse_{self.node_id.replace('-', '_')}"
+        return f"deskpulse_{self.node_id}"
 
     @property
     def device_config(self) -> str:
