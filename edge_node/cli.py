@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the node (the default)")
     add_config_arguments(run)
     run.set_defaults(handler=run_node)
+    show = sub.add_parser("config", help="check the config and print it (secrets hidden)")
+    add_config_arguments(show)
+    show.add_argument("--reference", action="store_true", help="print the table of every setting (markdown)")
+    show.set_defaults(handler=show_config)
     for name, module_name in SUBCOMMAND_MODULES.items():
         module = importlib.import_module(module_name)
         command = sub.add_parser(
@@ -124,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    known = {"run", *SUBCOMMAND_MODULES, "-h", "--help", "--version"}
+    known = {"run", "config", *SUBCOMMAND_MODULES, "-h", "--help", "--version"}
     if not argv or argv[0] not in known:
         argv.insert(0, "run")
     args = parser.parse_args(argv)
@@ -135,6 +139,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"deskpulse-edge: {line}", file=sys.stderr)
         return EXIT_CONFIG
+
+
+def show_config(args: argparse.Namespace) -> int:
+    """Validate the layered config and print it, or print the reference table."""
+    import json
+
+    from edge_node.config import reference_markdown
+
+    if args.reference:
+        print(reference_markdown({path: "--" + dest.replace("_", "-") for dest, path in CONFIG_FLAGS}))
+        return 0
+    print(json.dumps(config_from_args(args).redacted(), indent=2))
+    return 0
 
 
 # --------------------------------------------------------------------------- run
@@ -191,6 +208,10 @@ def run_node(args: argparse.Namespace) -> int:
         if node is not None:
             node.on_message(topic, payload, retained)
 
+    def on_connected() -> None:
+        if node is not None:
+            node.on_connected()
+
     tls = TlsOptions(
         config.mqtt.ca_file, config.mqtt.cert_file, config.mqtt.key_file, config.mqtt.tls_insecure
     )
@@ -200,6 +221,7 @@ def run_node(args: argparse.Namespace) -> int:
             client_id=config.mqtt.client_id or f"deskpulse-{config.node_id}",
             availability_topic=topics.availability,
             on_command=on_command,
+            on_connected=on_connected,
             keepalive=config.mqtt.keepalive,
             protocol=protocol,
             tls=tls,

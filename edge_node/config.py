@@ -243,7 +243,7 @@ class Config(Section):
     node_id: str = Field(default_factory=default_node_id, description="Topic level, [a-z0-9_-]+")
     name: str | None = Field(None, max_length=64, description="Display name (default: DeskPulse <node>)")
     data_dir: Path = Field(default_factory=default_data_dir, description="Settings, calibration, stats")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log verbosity")
     dashboard_url: str | None = Field(None, description="Where people open the dashboard (for HA links)")
     camera: CameraConfig = Field(default_factory=CameraConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
@@ -426,3 +426,46 @@ def format_validation_error(exc: ValidationError, origins: Mapping[tuple[str, ..
 def _origin(path: tuple[str, ...], origins: Mapping[tuple[str, ...], str]) -> str:
     source = origins.get(path)
     return f" (from {source})" if source else ""
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def reference_rows(
+    flags: Mapping[tuple[str, ...], str] | None = None,
+) -> list[tuple[str, str, str, str, str]]:
+    """(TOML key, environment variable, flag, default, description) for every setting."""
+    flags = flags or {}
+    env_by_path = {path: name for name, path in ENV_FIELDS.items()}
+    rows = []
+    for path, env_name in sorted(env_by_path.items(), key=lambda item: (len(item[0]), item[0])):
+        model: type[BaseModel] = Config
+        for part in path[:-1]:
+            annotation = model.model_fields[part].annotation
+            assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            model = annotation
+        info = model.model_fields[path[-1]]
+        if info.default_factory is not None:
+            default = "(host name)" if path == ("node_id",) else "(see below)"
+            if path == ("data_dir",):
+                default = "~/.local/state/deskpulse-edge"
+        elif info.default is None:
+            default = ""
+        else:
+            default = str(info.default).lower() if isinstance(info.default, bool) else str(info.default)
+        rows.append((".".join(path), env_name, flags.get(path, ""), default, info.description or ""))
+    return rows
+
+
+def reference_markdown(flags: Mapping[tuple[str, ...], str] | None = None) -> str:
+    """The README's configuration table."""
+    lines = [
+        "| key (TOML `[section]` key) | environment | flag | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for key, env_name, flag, default, description in reference_rows(flags):
+        flag_cell = f"`{flag}`" if flag else ""
+        default_cell = f"`{default}`" if default else ""
+        cells = [f"`{key}`", f"`{env_name}`", flag_cell, default_cell, description]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines)

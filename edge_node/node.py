@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
+import numpy as np
 import psutil
 
 from edge_node import __version__
@@ -37,6 +39,26 @@ from edge_node.tracker import Tracker
 from edge_node.watchdog import SystemdNotifier
 
 log = logging.getLogger(__name__)
+
+
+class InvalidFrame(ValueError):
+    """A frame that cannot be an image (wrong shape or type)."""
+
+
+def as_bgr(image: Image) -> Image:
+    """Accept 8-bit gray, BGR and BGRA images; refuse anything else with InvalidFrame."""
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        raise InvalidFrame("not an image")
+    if image.dtype != np.uint8:
+        raise InvalidFrame(f"pixel type {image.dtype}, expected uint8")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    raise InvalidFrame(f"shape {image.shape}, expected height x width x 3")
+
 
 LOOP_TIMEOUT_S = 0.2
 COMMAND_QUEUE_SIZE = 256
@@ -71,6 +93,31 @@ class Estimator(Protocol):
 @dataclass(frozen=True)
 class HaBirth:
     """Home Assistant announced itself on `homeassistant/status`."""
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The link (re)connected; the negotiated protocol may have changed."""
+
+
+Inbox = Command | Rejection | HaBirth | Connected
+
+
+class ErrorLog:
+    """Logs an unexpected exception at most once a minute per kind, so a bug cannot flood the log."""
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self._interval_s = interval_s
+        self._last: dict[str, float] = {}
+        self.count = 0
+
+    def report(self, where: str, exc: BaseException) -> None:
+        self.count += 1
+        key = f"{where}:{type(exc).__name__}"
+        now = time.monotonic()
+        if now - self._last.get(key, -1e9) >= self._interval_s:
+            self._last[key] = now
+            log.error("%s failed (%d errors so far); the node keeps running", where, self.count, exc_info=exc)
 
 
 class PipelineMetrics:
@@ -129,7 +176,9 @@ class Node:
         self._clock = clock
         self._dashboard_url = dashboard_url
         self._rng = random.Random()
-        self.commands: queue.Queue[Command | Rejection | HaBirth] = queue.Queue(COMMAND_QUEUE_SIZE)
+        self.commands: queue.Queue[Inbox] = queue.Queue(COMMAND_QUEUE_SIZE)
+        self.errors = ErrorLog()
+        self._info_protocol: str | None = None
         self.settings = self._load_settings()
         self.baseline: Baseline | None = store.load(CALIBRATION_FILE, Baseline)
         now = clock()
@@ -192,7 +241,11 @@ class Node:
             return
         self._enqueue(parse_command(setting, payload, retained=retained))
 
-    def _enqueue(self, item: Command | Rejection | HaBirth) -> None:
+    def on_connected(self) -> None:
+        """Called by the link after every (re)connect."""
+        self._enqueue(Connected())
+
+    def _enqueue(self, item: Inbox) -> None:
         try:
             self.commands.put_nowait(item)
         except queue.Full:
@@ -221,6 +274,7 @@ class Node:
         self._publish(self.topics.event, event.model_dump_json(), retain=False)
 
     def publish_info(self) -> None:
+        self._info_protocol = self._link.protocol_name
         info = Info(
             node=self.config.node_id,
             version=__version__,
@@ -326,6 +380,8 @@ class Node:
             self._last_reading = None
             self.steady.force("unknown", self._clock())
             self.publish_state(self._clock())
+            if self.settings.frames and status.error is not None:
+                self._clear_frame()  # no picture of a scene the camera no longer sees
 
     def _clear_frame(self) -> None:
         """An empty retained message deletes the retained frame (paused, frames off, stopping)."""
@@ -358,6 +414,9 @@ class Node:
                 return
             if isinstance(item, HaBirth):
                 self._republish_at = now + self._rng.uniform(*HA_REPUBLISH_DELAY_S)
+            elif isinstance(item, Connected):
+                if self._link.protocol_name != self._info_protocol:
+                    self.publish_info()
             elif isinstance(item, Rejection):
                 self._reject(item.setting, item.payload, item.reason)
             else:
@@ -445,6 +504,9 @@ class Node:
 
     def process(self, frame: Frame) -> Reading:
         """Pose → posture for one frame; publishes state and (throttled) the frame."""
+        image = as_bgr(frame.image)
+        if image is not frame.image:
+            frame = Frame(image=image, ts=frame.ts, mono=frame.mono, seq=frame.seq)
         detection = self._estimator.detect(frame.image)
         self.metrics.record(time.monotonic(), detection.inference_ms)
         reading = classify(detection.pose, sensitivity=self.settings.sensitivity, baseline=self.baseline)
@@ -525,10 +587,18 @@ class Node:
         while not stop.is_set():
             frame = self._slot.take(LOOP_TIMEOUT_S)
             if frame is not None and self.settings.monitoring:
-                self._drain_commands(self._clock())
-                if self.settings.monitoring:
-                    self.process(frame)
-            self.tick(self._clock())
+                try:
+                    self._drain_commands(self._clock())
+                    if self.settings.monitoring:
+                        self.process(frame)
+                except InvalidFrame as exc:
+                    self.errors.report(f"frame {frame.seq} ({exc})", exc)
+                except Exception as exc:
+                    self.errors.report(f"processing frame {frame.seq}", exc)
+            try:
+                self.tick(self._clock())
+            except Exception as exc:
+                self.errors.report("housekeeping", exc)
 
     def shutdown(self) -> None:
         """Release the camera and clear what must not outlive the node."""
