@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 # MQTT 5 CONNACK "Unsupported Protocol Version"; paho also maps a 3.1.1 refusal code 1 to it.
 UNSUPPORTED_PROTOCOL = 132
+# amqtt 0.12 never answers an MQTT 5 CONNECT that carries a will (it stalls parsing the v5 will
+# properties), so a missing CONNACK on an open socket also means "try 3.1.1".
+CONNACK_TIMEOUT_S = 5.0
 MAX_PENDING_EVENTS = 100
 MAX_QUEUED_QOS1 = 1000
 
@@ -104,6 +107,7 @@ class MqttLink:
         self._client: paho.Client | None = None
         self._thread = threading.Thread(target=self._supervise, name="mqtt-link", daemon=True)
         self._failed_attempts = 0
+        self._socket_opened_at: float | None = None
         self.connect_count = 0
         self.last_refusal: str | None = None
         if self._tls:
@@ -215,6 +219,7 @@ class MqttLink:
         client.reconnect_delay_set(min_delay=1, max_delay=self._reconnect_max_s)
         client.max_queued_messages_set(MAX_QUEUED_QOS1)
         client.on_connect = self._handle_connect
+        client.on_socket_open = self._handle_socket_open
         client.on_connect_fail = self._handle_connect_fail
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
@@ -228,16 +233,35 @@ class MqttLink:
                 self._client = client
             client.connect_async(self._address.host, self._address.port, keepalive=self._keepalive)
             client.loop_start()
-            self._rebuild.wait()
+            while not self._rebuild.wait(0.5):
+                if self._connack_overdue():
+                    log.info("no answer to MQTT 5 within %.0f s; trying MQTT 3.1.1", CONNACK_TIMEOUT_S)
+                    self._protocol = MQTTProtocolVersion.MQTTv311
+                    break
             self._rebuild.clear()
             client.loop_stop()
             self._connected.clear()
+            self._socket_opened_at = None
+
+    def _connack_overdue(self) -> bool:
+        opened = self._socket_opened_at
+        return (
+            self._fallback_allowed
+            and self._protocol == MQTTProtocolVersion.MQTTv5
+            and not self.connected
+            and opened is not None
+            and time.monotonic() - opened > CONNACK_TIMEOUT_S
+        )
 
     # ------------------------------------------------------------------ paho callbacks (network thread)
+
+    def _handle_socket_open(self, _client: paho.Client, _userdata: Any, _sock: Any) -> None:
+        self._socket_opened_at = time.monotonic()
 
     def _handle_connect(
         self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
+        self._socket_opened_at = None
         if reason.is_failure:
             mqtt5 = self._protocol == MQTTProtocolVersion.MQTTv5
             if reason.value == UNSUPPORTED_PROTOCOL and mqtt5 and self._fallback_allowed:

@@ -72,7 +72,9 @@ def test_embedded_broker_empty_scene_is_away(
     watcher = watcher_factory(port).wait_connected()
     state = _state(watcher, "desk1", lambda s: s["posture"] == "away")
     assert state["present"] is False
-    camera = watcher.wait_for("deskpulse/desk1/camera", lambda m: m.json()["state"] == "connected", timeout=10)
+    camera = watcher.wait_for(
+        "deskpulse/desk1/camera", lambda m: m.json()["state"] == "connected", timeout=10
+    )
     assert camera.json()["resolution"] == [600, 400]
 
 
