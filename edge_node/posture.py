@@ -1,13 +1,25 @@
 """Pure posture classification: landmarks in, a per-frame reading out.
 
 No cv2, mediapipe, paho, logging set-up or globals here. The per-frame reading is debounced into
-the published posture by `edge_node.steady`.
+the published posture by `edge_node.steady`. docs/posture.md explains the method and every limit.
+
+Two camera placements are handled, told apart by the landmarks themselves:
+
+- **side**: the shoulder line points at the camera. Measured: neck inclination (ear over shoulder
+  against vertical) and torso inclination (shoulder over hip against vertical), both signed so that
+  forward is positive, using the direction the face points.
+- **front** (webcam on the monitor): measured: how high the nose sits above the shoulder line and how
+  wide the head looks, both in shoulder widths (a forward head drops and comes nearer the camera),
+  lateral trunk lean, sideways head tilt and shoulder tilt.
+
+A landmark below `MIN_VISIBILITY`, or outside the picture, is not used (never guessed). A reading
+whose view does not allow a verdict is `unknown` with a reason saying what is missing.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -18,18 +30,60 @@ from edge_node.payloads import Sensitivity, View
 
 Verdict = Literal["good", "bad", "unknown"]
 
-# Landmarks below this visibility are not used (not guessed).
+# ----------------------------------------------------------------------------- tunables (see docs/posture.md)
+
+# Landmarks below this visibility are not used. 0.5 is MediaPipe's own default confidence cut-off
+# (min_detection_confidence / min_tracking_confidence); below it the point is the model's guess.
 MIN_VISIBILITY = 0.5
+
+# The shoulder line turned more than this away from the image plane (from MediaPipe's z) = side view.
+SIDE_VIEW_YAW_DEG = 45.0
+
+# Side view, neck inclination (ear over shoulder, from vertical, forward positive). Medium is the
+# ISO 11226 / EN 1005-4 limit of the neutral zone for forward head inclination (25°); high is RULA's
+# boundary to its worst neck-flexion band (> 20°, McAtamney & Corlett 1993); low allows 10° more.
+NECK_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 35.0, "medium": 25.0, "high": 20.0}
+# Ear-shoulder inclination of an upright sitter: the ear canal sits a little ahead of the shoulder
+# joint centre MediaPipe marks. Used only to turn the neck limits into front-view ratios and deltas.
+UPRIGHT_NECK_DEG = 15.0
+
+# Side view, torso inclination forward (shoulder over hip). Medium is the ISO 11226 / EN 1005-4 neutral
+# zone for trunk flexion (0-20°), also RULA's 0-20° band; high halves the step to RULA's next band.
+SLOUCH_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 30.0, "medium": 20.0, "high": 15.0}
+# Side view, torso reclined backwards. Office workers free to sit as they like chose backrests 25°
+# from vertical on average (Gscheidle & Reed 2004); leaning further back than that at a desk counts
+# as "far back". Low allows 5° more, high 5° less.
+RECLINE_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 30.0, "medium": 25.0, "high": 20.0}
+
+# Front view, sideways: trunk lean (shoulders over hips), head tilt (ears over shoulders) and shoulder
+# tilt. Medium is ISO 11226 / EN 1005-4's neutral zone for lateral trunk and head bending (±10°); a
+# lateral bend tilts the shoulder line by about as much. Low is the middle of ISO's "moderate" band.
+LATERAL_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 15.0, "medium": 10.0, "high": 7.0}
+
+# Front view, anthropometry (ANSUR II seated means): the nose sits ~17 cm above the shoulder joints
+# and the shoulder joints are ~35 cm apart, so an upright nose height is ~0.5 shoulder widths; the
+# ears are ~14 cm apart, ~0.4 shoulder widths. People differ by ~10 %, so an uncalibrated node uses
+# the low (high) end of the upright range, 2 standard deviations out, as its reference.
+UPRIGHT_HEAD_HEIGHT_LOW = 0.40
+UPRIGHT_FACE_WIDTH_HIGH = 0.50
+# A forward head pivots about the base of the neck: with the nose ~20 cm from the pivot and the
+# camera ~60 cm away (a webcam on a monitor at a 50-100 cm viewing distance), the neck angle limits
+# above become a drop of the nose height and a growth of the apparent head width.
+HEAD_PIVOT_CM = 20.0
+CAMERA_DISTANCE_CM = 60.0
 
 REASON_TEXT: Mapping[str, str] = {
     "forward_head": "forward head",
     "slouch": "slouching",
     "recline": "leaning far back",
     "lean": "leaning sideways",
+    "head_tilt": "head tilted sideways",
     "shoulder_tilt": "shoulders tilted",
     "no_shoulders": "shoulders not in view",
     "no_head": "head not in view",
 }
+# Reasons are always listed in this order, so the same set reads the same.
+REASON_ORDER: tuple[str, ...] = tuple(REASON_TEXT)
 
 
 @dataclass(frozen=True)
@@ -60,23 +114,222 @@ class Baseline(BaseModel):
     v: int = 1
     view: View
     measures: dict[str, float]
+    spread: dict[str, float] = Field(
+        default_factory=dict, description="Median absolute deviation of each measure while calibrating"
+    )
     frames: int = Field(0, ge=0)
     created_at: float = 0.0
 
 
-# Neck inclination limits (degrees from vertical) by sensitivity.
-NECK_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 30.0, "medium": 22.0, "high": 15.0}
-TORSO_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 25.0, "medium": 18.0, "high": 12.0}
+def ordered_reasons(reasons: Iterable[str]) -> tuple[str, ...]:
+    """Reasons without duplicates in `REASON_ORDER` (unknown codes last, sorted)."""
+    unique = set(reasons)
+    known = [r for r in REASON_ORDER if r in unique]
+    return (*known, *sorted(unique - set(REASON_ORDER)))
 
 
-def _visible(*points: Point) -> bool:
-    return all(p.visibility >= MIN_VISIBILITY for p in points)
+# ----------------------------------------------------------------------------- geometry
 
 
-def _incline_deg(lower: Point, upper: Point) -> float:
-    """Angle of the segment lower→upper against the vertical, in degrees (0 = upright)."""
-    dx, dy = upper.x - lower.x, lower.y - upper.y
-    return math.degrees(math.atan2(abs(dx), max(dy, 1e-9)))
+def _usable(pose: Pose, point: Point) -> bool:
+    """Visible enough and inside the picture (MediaPipe extrapolates points beyond the edges)."""
+    aspect = pose.width / pose.height
+    return point.visibility >= MIN_VISIBILITY and 0.0 <= point.y <= 1.0 and 0.0 <= point.x <= aspect
+
+
+def _mean(points: list[Point]) -> tuple[float, float]:
+    return sum(p.x for p in points) / len(points), sum(p.y for p in points) / len(points)
+
+
+def _pair(pose: Pose, left: Landmark, right: Landmark) -> list[Point]:
+    return [p for p in (pose[left], pose[right]) if _usable(pose, p)]
+
+
+def _incline_deg(dx: float, up: float) -> float:
+    """Signed angle of a segment from vertical: `dx` sideways, `up` upwards (image y reversed)."""
+    return math.degrees(math.atan2(dx, up))
+
+
+@dataclass(frozen=True)
+class _Measured:
+    view: View
+    measures: dict[str, float]
+    confidence: float
+    missing: str | None = None
+
+
+def _measure(pose: Pose) -> _Measured:
+    shoulders = _pair(pose, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    if not shoulders:
+        return _Measured("unknown", {}, 0.0, "no_shoulders")
+    measures: dict[str, float] = {}
+    if len(shoulders) == 2:
+        ls, rs = shoulders
+        yaw = math.degrees(math.atan2(abs(ls.z - rs.z), abs(ls.x - rs.x)))
+        measures["body_yaw_deg"] = round(yaw, 1)
+        view: View = "side" if yaw >= SIDE_VIEW_YAW_DEG else "front"
+    else:
+        view = "side"  # one shoulder hides the other
+    if view == "side":
+        return _measure_side(pose, shoulders, measures)
+    return _measure_front(pose, shoulders, measures)
+
+
+def _facing(pose: Pose, ear_x: float) -> float | None:
+    """+1 when the face points to image right, -1 to the left; None when it cannot be told."""
+    nose = pose[Landmark.NOSE]
+    if _usable(pose, nose):
+        ahead = nose.x - ear_x
+    else:
+        eyes = _pair(pose, Landmark.LEFT_EYE, Landmark.RIGHT_EYE)
+        if not eyes:
+            return None
+        ahead = _mean(eyes)[0] - ear_x
+    # The nose tip is ~10 cm ahead of the ear canal; under 1 % of the picture height it is a guess.
+    if abs(ahead) < 0.01:
+        return None
+    return 1.0 if ahead > 0 else -1.0
+
+
+def _measure_side(pose: Pose, shoulders: list[Point], measures: dict[str, float]) -> _Measured:
+    ears = _pair(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
+    used = list(shoulders)
+    if not ears:
+        return _Measured("side", measures, _confidence(used), "no_head")
+    ear_x, ear_y = _mean(ears)
+    facing = _facing(pose, ear_x)
+    if facing is None:
+        return _Measured("side", measures, _confidence(used), "no_head")
+    used += ears
+    sx, sy = _mean(shoulders)
+    measures["neck_deg"] = round(_incline_deg(facing * (ear_x - sx), sy - ear_y), 1)
+    hips = _pair(pose, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+    if hips:
+        hx, hy = _mean(hips)
+        measures["torso_deg"] = round(_incline_deg(facing * (sx - hx), hy - sy), 1)
+        used += hips
+    return _Measured("side", measures, _confidence(used))
+
+
+def _measure_front(pose: Pose, shoulders: list[Point], measures: dict[str, float]) -> _Measured:
+    ls, rs = shoulders
+    left, right = (ls, rs) if ls.x <= rs.x else (rs, ls)  # image left / image right
+    span = math.hypot(right.x - left.x, right.y - left.y)
+    sx, sy = (ls.x + rs.x) / 2, (ls.y + rs.y) / 2
+    measures["shoulder_tilt_deg"] = round(math.degrees(math.atan2(right.y - left.y, right.x - left.x)), 1)
+    used = list(shoulders)
+    nose = pose[Landmark.NOSE]
+    ears = _pair(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
+    if not _usable(pose, nose) and len(ears) < 2:
+        return _Measured("front", measures, _confidence(used), "no_head")
+    if _usable(pose, nose):
+        # Height of the nose above the shoulder line, in shoulder widths.
+        measures["head_height_ratio"] = round((sy - nose.y) / span, 3)
+        used.append(nose)
+    if len(ears) == 2:
+        ex, ey = _mean(ears)
+        measures["neck_side_deg"] = round(_incline_deg(ex - sx, sy - ey), 1)
+        low, high = sorted(p.x for p in ears)
+        # The ear span shows head size only while the face looks at the camera (nose between ears).
+        if not _usable(pose, nose) or low < nose.x < high:
+            measures["face_width_ratio"] = round(
+                math.hypot(ears[0].x - ears[1].x, ears[0].y - ears[1].y) / span, 3
+            )
+        used += ears
+    hips = _pair(pose, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+    if len(hips) == 2:
+        hx, hy = _mean(hips)
+        measures["lean_deg"] = round(_incline_deg(sx - hx, hy - sy), 1)
+        used += hips
+    return _Measured("front", measures, _confidence(used))
+
+
+def _confidence(points: list[Point]) -> float:
+    return round(min(p.visibility for p in points), 3) if points else 0.0
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def head_drop_factor(neck_limit_deg: float) -> float:
+    """Nose height at the neck limit over the upright nose height (head pivoting at the neck base)."""
+    return math.cos(math.radians(neck_limit_deg)) / math.cos(math.radians(UPRIGHT_NECK_DEG))
+
+
+def face_growth_factor(neck_limit_deg: float) -> float:
+    """Apparent head width at the neck limit over the upright width (the head nears the camera)."""
+    forward_cm = HEAD_PIVOT_CM * (
+        math.sin(math.radians(neck_limit_deg)) - math.sin(math.radians(UPRIGHT_NECK_DEG))
+    )
+    return CAMERA_DISTANCE_CM / (CAMERA_DISTANCE_CM - forward_cm)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One rule: `measure` beyond `value` (above when `above`, else below) means `reason`."""
+
+    measure: str
+    reason: str
+    above: bool
+    value: float
+
+    def broken(self, measures: Mapping[str, float]) -> bool:
+        """True when the measure is present and beyond the limit."""
+        if self.measure not in measures:
+            return False
+        value = measures[self.measure]
+        return value > self.value if self.above else value < self.value
+
+
+def limits(view: View, sensitivity: Sensitivity, baseline: Baseline | None = None) -> tuple[Limit, ...]:
+    """The rules for one view: absolute, or shifted to the user's calibrated good posture."""
+    base = baseline.measures if baseline is not None and baseline.view == view else {}
+    neck = NECK_LIMIT_DEG[sensitivity]
+    if view == "side":
+        neck_base = base.get("neck_deg", UPRIGHT_NECK_DEG)
+        torso_base = base.get("torso_deg", 0.0)
+        return (
+            Limit("neck_deg", "forward_head", True, neck_base + neck - UPRIGHT_NECK_DEG),
+            Limit("torso_deg", "slouch", True, torso_base + SLOUCH_LIMIT_DEG[sensitivity]),
+            Limit("torso_deg", "recline", False, torso_base - RECLINE_LIMIT_DEG[sensitivity]),
+        )
+    if view == "front":
+        lateral = LATERAL_LIMIT_DEG[sensitivity]
+        rules = [
+            Limit(
+                "head_height_ratio",
+                "forward_head",
+                False,
+                base.get("head_height_ratio", UPRIGHT_HEAD_HEIGHT_LOW) * head_drop_factor(neck),
+            ),
+            Limit(
+                "face_width_ratio",
+                "forward_head",
+                True,
+                base.get("face_width_ratio", UPRIGHT_FACE_WIDTH_HIGH) * face_growth_factor(neck),
+            ),
+        ]
+        for measure, reason in (
+            ("lean_deg", "lean"),
+            ("neck_side_deg", "head_tilt"),
+            ("shoulder_tilt_deg", "shoulder_tilt"),
+        ):
+            centre = base.get(measure, 0.0)
+            rules += [
+                Limit(measure, reason, True, centre + lateral),
+                Limit(measure, reason, False, centre - lateral),
+            ]
+        return tuple(rules)
+    return ()
+
+
+def judge(
+    view: View, measures: Mapping[str, float], sensitivity: Sensitivity, baseline: Baseline | None = None
+) -> tuple[str, ...]:
+    """The reasons (in `REASON_ORDER`) why these measures are bad; empty when good."""
+    return ordered_reasons(
+        rule.reason for rule in limits(view, sensitivity, baseline) if rule.broken(measures)
+    )
 
 
 def classify(
@@ -85,28 +338,22 @@ def classify(
     """Classify one frame's pose."""
     if pose is None:
         return NO_PERSON
-    ls, rs = pose[Landmark.LEFT_SHOULDER], pose[Landmark.RIGHT_SHOULDER]
-    if not _visible(ls, rs):
-        return Reading(person=True, verdict="unknown", reasons=("no_shoulders",))
-    ears = [p for p in (pose[Landmark.LEFT_EAR], pose[Landmark.RIGHT_EAR]) if _visible(p)]
-    if not ears:
-        return Reading(person=True, verdict="unknown", reasons=("no_head",))
-    shoulder = ls if ls.visibility >= rs.visibility else rs
-    ear = max(ears, key=lambda p: p.visibility)
-    neck = _incline_deg(shoulder, ear)
-    measures = {"neck_deg": round(neck, 1)}
-    reasons: list[str] = []
-    limit = NECK_LIMIT_DEG[sensitivity]
-    if baseline is not None and "neck_deg" in baseline.measures:
-        limit += baseline.measures["neck_deg"]
-    if neck > limit:
-        reasons.append("forward_head")
-    confidence = min(ls.visibility, rs.visibility, ear.visibility)
+    measured = _measure(pose)
+    if measured.missing is not None:
+        return Reading(
+            person=True,
+            verdict="unknown",
+            reasons=(measured.missing,),
+            view=measured.view,
+            measures=measured.measures,
+            confidence=measured.confidence,
+        )
+    reasons = judge(measured.view, measured.measures, sensitivity, baseline)
     return Reading(
         person=True,
         verdict="bad" if reasons else "good",
-        reasons=tuple(reasons),
-        view="unknown",
-        measures=measures,
-        confidence=round(confidence, 3),
+        reasons=reasons,
+        view=measured.view,
+        measures=measured.measures,
+        confidence=measured.confidence,
     )
