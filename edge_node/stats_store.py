@@ -201,7 +201,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]], *, wh
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(migrations):
         raise SchemaTooNewError(
-            f"{where} has schema version {version}, newer than this version knows ({len(migrations)})"
+            f"schema version {version} is newer than this version knows ({len(migrations)})"
         )
     for number in range(version, len(migrations)):
         conn.execute("BEGIN IMMEDIATE")
@@ -212,7 +212,7 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Sequence[str]], *, wh
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
-            raise MigrationError(f"{where}: migration to schema {number + 1} failed: {exc}") from exc
+            raise MigrationError(f"migration to schema {number + 1} failed: {exc}") from exc
         if version > 0:
             log.info("%s migrated to schema version %d", where, number + 1)
     return len(migrations)
@@ -247,7 +247,7 @@ def read_snapshot(path: Path) -> Snapshot:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise SchemaTooNewError(
-                f"{path} has schema version {version}, newer than this version knows ({SCHEMA_VERSION})"
+                f"{path}: schema version {version} is newer than this version knows ({SCHEMA_VERSION})"
             )
         if version < SCHEMA_VERSION:
             raise StoreError(
