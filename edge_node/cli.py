@@ -24,6 +24,7 @@ EXIT_CONFIG = 2
 # Subcommands implemented in their own modules: each has add_arguments(parser) and main(args) -> int.
 SUBCOMMAND_MODULES: dict[str, str] = {
     "calibrate": "edge_node.calibrate_cli",
+    "stats": "edge_node.stats_cli",
 }
 
 # (flag dest, config path) for the flags shared by every command that needs a config.

@@ -550,7 +550,7 @@ class Tracker:
             events.append(
                 self._event(
                     "streak",
-                    f"{day}: {day_score:.0f} %, goal met; streak {after} {noun}",
+                    f"{day}: {day_score:.1f} %, goal met; streak {after} {noun}",
                     now,
                     details | {"status": "extended", "streak_days": after},
                 )
@@ -566,7 +566,7 @@ class Tracker:
                 events.append(
                     self._event(
                         "streak",
-                        f"{day}: {day_score:.0f} % is below the {goal:g} % goal; "
+                        f"{day}: {day_score:.1f} % is below the {goal:g} % goal; "
                         f"the streak of {before} days ended",
                         now,
                         details | {"status": "ended", "streak_days": 0, "previous_streak_days": before},
@@ -616,11 +616,11 @@ class Tracker:
         )
         goal = self._stats.goal
         message = (
-            f"{record.date}: {totals.score:.0f} % good posture ({format_duration(record.good_s)} good, "
-            f"{format_duration(record.bad_s)} bad, {record.alerts} alerts)"
+            f"{record.date}: {totals.score:.1f} % good posture ({format_duration(record.good_s)} good, "
+            f"{format_duration(record.bad_s)} bad, {record.alerts} alert{'' if record.alerts == 1 else 's'})"
         )
         if before is not None and change is not None:
-            message += f"; {change:+.0f} points vs {before.date} ({before.score:.0f} %)"
+            message += f"; {change:+.1f} points vs {before.date} ({before.score:.1f} %)"
         details: dict[str, object] = totals.model_dump(exclude={"v"}) | {
             "goal": goal,
             "goal_met": totals.score is not None and totals.score >= goal,

@@ -458,7 +458,10 @@ def test_the_daily_summary_comes_once_at_the_configured_time(tmp_path: Path) -> 
     assert (previous["date"], previous["score"], previous["alerts"]) == ("2025-05-30", 70.0, 2)
     assert summary.details["score_change"] == 13.3
     assert summary.details["goal_met"] is True
-    assert "+13 points vs 2025-05-30" in summary.message
+    assert summary.message == (
+        "2025-06-02: 83.3 % good posture (25 min good, 5 min bad, 0 alerts); "
+        "+13.3 points vs 2025-05-30 (70.0 %)"
+    )
     desk.close()
     again = Desk(tmp_path, desk.now + 60, alerts={"daily_summary_at": "17:30"})
     again.spend("good", 10)
