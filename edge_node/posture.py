@@ -145,6 +145,12 @@ def _pair(pose: Pose, left: Landmark, right: Landmark) -> list[Point]:
     return [p for p in (pose[left], pose[right]) if _usable(pose, p)]
 
 
+def _line_deg(a: Point, b: Point) -> float:
+    """Angle of the line through two points from horizontal, positive when its right end is lower."""
+    left, right = (a, b) if a.x <= b.x else (b, a)
+    return math.degrees(math.atan2(right.y - left.y, right.x - left.x))
+
+
 def _incline_deg(dx: float, up: float) -> float:
     """Signed angle of a segment from vertical: `dx` sideways, `up` upwards (image y reversed)."""
     return math.degrees(math.atan2(dx, up))
@@ -213,10 +219,10 @@ def _measure_side(pose: Pose, shoulders: list[Point], measures: dict[str, float]
 
 def _measure_front(pose: Pose, shoulders: list[Point], measures: dict[str, float]) -> _Measured:
     ls, rs = shoulders
-    left, right = (ls, rs) if ls.x <= rs.x else (rs, ls)  # image left / image right
-    span = math.hypot(right.x - left.x, right.y - left.y)
+    span = math.hypot(rs.x - ls.x, rs.y - ls.y)
     sx, sy = (ls.x + rs.x) / 2, (ls.y + rs.y) / 2
-    measures["shoulder_tilt_deg"] = round(math.degrees(math.atan2(right.y - left.y, right.x - left.x)), 1)
+    tilt = _line_deg(ls, rs)
+    measures["shoulder_tilt_deg"] = round(tilt, 1)
     used = list(shoulders)
     nose = pose[Landmark.NOSE]
     ears = _pair(pose, Landmark.LEFT_EAR, Landmark.RIGHT_EAR)
@@ -226,16 +232,18 @@ def _measure_front(pose: Pose, shoulders: list[Point], measures: dict[str, float
         # Height of the nose above the shoulder line, in shoulder widths.
         measures["head_height_ratio"] = round((sy - nose.y) / span, 3)
         used.append(nose)
+    eyes = _pair(pose, Landmark.LEFT_EYE, Landmark.RIGHT_EYE)
+    roll_pair = ears if len(ears) == 2 else eyes if len(eyes) == 2 else None
+    if roll_pair is not None:
+        # Sideways head tilt relative to the shoulder line: ISO 11226's lateral neck bending.
+        measures["neck_side_deg"] = round(_line_deg(*roll_pair) - tilt, 1)
+        used += roll_pair
     if len(ears) == 2:
-        ex, ey = _mean(ears)
-        measures["neck_side_deg"] = round(_incline_deg(ex - sx, sy - ey), 1)
         low, high = sorted(p.x for p in ears)
         # The ear span shows head size only while the face looks at the camera (nose between ears).
         if not _usable(pose, nose) or low < nose.x < high:
-            measures["face_width_ratio"] = round(
-                math.hypot(ears[0].x - ears[1].x, ears[0].y - ears[1].y) / span, 3
-            )
-        used += ears
+            span_ears = math.hypot(ears[0].x - ears[1].x, ears[0].y - ears[1].y)
+            measures["face_width_ratio"] = round(span_ears / span, 3)
     hips = _pair(pose, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
     if len(hips) == 2:
         hx, hy = _mean(hips)

@@ -1,0 +1,505 @@
+"""Posture classification: literal landmark fixtures (front and side) and real MediaPipe on real photos."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from edge_node import posture
+from edge_node.landmarks import NUM_LANDMARKS, Landmark, Point, Pose
+from edge_node.payloads import Sensitivity
+from edge_node.posture import (
+    NO_PERSON,
+    REASON_ORDER,
+    REASON_TEXT,
+    Baseline,
+    Reading,
+    classify,
+    face_growth_factor,
+    head_drop_factor,
+)
+
+Row = tuple[float, float, float, float]  # x, y, z, visibility (isotropic units, as in Pose)
+HEAD = (
+    Landmark.NOSE, Landmark.LEFT_EYE, Landmark.RIGHT_EYE, Landmark.LEFT_EAR, Landmark.RIGHT_EAR,
+    Landmark.MOUTH_LEFT, Landmark.MOUTH_RIGHT,
+)  # fmt: skip
+HIDDEN: Row = (0.0, 0.0, 0.0, 0.0)
+
+# MediaPipe's landmarks on scikit-image's astronaut (512x512, a frontal waist-up portrait, upright).
+ASTRONAUT: dict[Landmark, Row] = {
+    Landmark.NOSE: (0.435, 0.250, -0.830, 1.00),
+    Landmark.LEFT_EYE: (0.486, 0.220, -0.779, 1.00),
+    Landmark.RIGHT_EYE: (0.400, 0.202, -0.794, 1.00),
+    Landmark.LEFT_EAR: (0.523, 0.240, -0.436, 1.00),
+    Landmark.RIGHT_EAR: (0.372, 0.210, -0.493, 1.00),
+    Landmark.MOUTH_LEFT: (0.457, 0.301, -0.696, 1.00),
+    Landmark.MOUTH_RIGHT: (0.402, 0.288, -0.712, 1.00),
+    Landmark.LEFT_SHOULDER: (0.598, 0.501, -0.166, 1.00),
+    Landmark.RIGHT_SHOULDER: (0.220, 0.469, -0.354, 1.00),
+    Landmark.LEFT_ELBOW: (0.630, 0.732, -0.052, 0.33),
+    Landmark.RIGHT_ELBOW: (0.126, 0.808, -0.469, 0.76),
+    Landmark.LEFT_HIP: (0.472, 0.980, 0.031, 0.22),
+    Landmark.RIGHT_HIP: (0.251, 1.038, -0.029, 0.26),
+}
+
+# MediaPipe's landmarks on a side-view photo of a man sitting straight (720x1280, facing image left).
+SIDE_STRAIGHT: dict[Landmark, Row] = {
+    Landmark.NOSE: (0.300, 0.158, -0.026, 1.00),
+    Landmark.LEFT_EYE: (0.313, 0.140, -0.056, 1.00),
+    Landmark.RIGHT_EYE: (0.307, 0.138, -0.012, 1.00),
+    Landmark.LEFT_EAR: (0.342, 0.151, -0.124, 1.00),
+    Landmark.RIGHT_EAR: (0.333, 0.146, 0.070, 1.00),
+    Landmark.MOUTH_LEFT: (0.310, 0.176, -0.048, 1.00),
+    Landmark.MOUTH_RIGHT: (0.305, 0.176, 0.008, 1.00),
+    Landmark.LEFT_SHOULDER: (0.362, 0.265, -0.234, 1.00),
+    Landmark.RIGHT_SHOULDER: (0.368, 0.246, 0.198, 1.00),
+    Landmark.LEFT_ELBOW: (0.327, 0.397, -0.147, 0.91),
+    Landmark.RIGHT_ELBOW: (0.329, 0.374, 0.217, 0.06),
+    Landmark.LEFT_HIP: (0.330, 0.483, -0.136, 1.00),
+    Landmark.RIGHT_HIP: (0.326, 0.465, 0.135, 1.00),
+}
+
+
+def make_pose(rows: Mapping[Landmark, Row], width: int = 640, height: int = 480) -> Pose:
+    """A Pose from a few literal landmarks; every other landmark is hidden."""
+    points = [Point(*HIDDEN)] * NUM_LANDMARKS
+    for landmark, row in rows.items():
+        points[landmark] = Point(*row)
+    return Pose(points=tuple(points), width=width, height=height)
+
+
+def webcam_front(
+    *, head_drop: float = 0.0, head_scale: float = 1.0, head_roll_deg: float = 0.0, tilt_deg: float = 0.0
+) -> dict[Landmark, Row]:
+    """Head and shoulders as a monitor webcam sees them (16:9, hips below the picture).
+
+    Proportions from anthropometry: nose 0.5 shoulder widths above the shoulder line, ears 0.4 apart.
+    `head_drop` lowers the head (in shoulder widths), `head_scale` enlarges it about its centre,
+    `tilt_deg` tilts the shoulders and the head with them, `head_roll_deg` tilts the head further
+    (degrees, clockwise on screen).
+    """
+    span, cx, sy = 0.60, 0.89, 0.85
+    half = span / 2
+    dy = half * math.tan(math.radians(tilt_deg))
+    rows: dict[Landmark, Row] = {
+        Landmark.LEFT_SHOULDER: (cx + half, sy + dy, -0.05, 0.99),
+        Landmark.RIGHT_SHOULDER: (cx - half, sy - dy, -0.05, 0.99),
+    }
+    head_y = sy - 0.5 * span + head_drop * span
+    head_x = cx
+    roll = math.radians(head_roll_deg + tilt_deg)  # a tilted trunk carries the head along
+    cos, sin = math.cos(roll), math.sin(roll)
+    offsets = {
+        Landmark.NOSE: (0.0, 0.0, -0.6),
+        Landmark.LEFT_EYE: (0.045, -0.035, -0.55),
+        Landmark.RIGHT_EYE: (-0.045, -0.035, -0.55),
+        Landmark.LEFT_EAR: (0.12, -0.02, -0.3),
+        Landmark.RIGHT_EAR: (-0.12, -0.02, -0.3),
+        Landmark.MOUTH_LEFT: (0.03, 0.045, -0.55),
+        Landmark.MOUTH_RIGHT: (-0.03, 0.045, -0.55),
+    }
+    for landmark, (ox, oy, z) in offsets.items():
+        rx, ry = ox * cos - oy * sin, ox * sin + oy * cos
+        rows[landmark] = (head_x + rx * head_scale, head_y + ry * head_scale, z, 0.99)
+    rows[Landmark.LEFT_HIP] = (cx + 0.2, 1.4, 0.0, 0.05)  # below the picture: not used
+    rows[Landmark.RIGHT_HIP] = (cx - 0.2, 1.4, 0.0, 0.05)
+    return rows
+
+
+def side_view(
+    *, neck_deg: float, torso_deg: float, facing: int = 1, hips: bool = True
+) -> dict[Landmark, Row]:
+    """A seated person seen from the side, built from the two angles (forward positive)."""
+    torso, neck = 0.23, 0.10  # shoulder-hip and ear-shoulder lengths in picture heights
+    hx, hy = 0.6, 0.8
+    sx = hx + facing * torso * math.sin(math.radians(torso_deg))
+    sy = hy - torso * math.cos(math.radians(torso_deg))
+    ex = sx + facing * neck * math.sin(math.radians(neck_deg))
+    ey = sy - neck * math.cos(math.radians(neck_deg))
+    rows: dict[Landmark, Row] = {
+        Landmark.LEFT_SHOULDER: (sx, sy, -0.2, 0.99),
+        Landmark.RIGHT_SHOULDER: (sx, sy - 0.004, 0.2, 0.95),
+        Landmark.LEFT_EAR: (ex, ey, -0.1, 0.99),
+        Landmark.RIGHT_EAR: (ex, ey - 0.004, 0.08, 0.9),
+        Landmark.NOSE: (ex + facing * 0.04, ey + 0.008, -0.02, 0.99),
+        Landmark.LEFT_EYE: (ex + facing * 0.03, ey - 0.01, -0.05, 0.99),
+        Landmark.RIGHT_EYE: (ex + facing * 0.028, ey - 0.011, 0.0, 0.99),
+    }
+    if hips:
+        rows[Landmark.LEFT_HIP] = (hx, hy, -0.13, 0.99)
+        rows[Landmark.RIGHT_HIP] = (hx, hy - 0.004, 0.13, 0.99)
+    return rows
+
+
+def rotate(rows: Mapping[Landmark, Row], which: tuple[Landmark, ...], about: tuple[float, float], deg: float):
+    """Rotate some landmarks about a point in the picture (positive = clockwise on screen)."""
+    cos, sin = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    out = dict(rows)
+    for landmark in which:
+        x, y, z, v = rows[landmark]
+        dx, dy = x - about[0], y - about[1]
+        out[landmark] = (about[0] + dx * cos - dy * sin, about[1] + dx * sin + dy * cos, z, v)
+    return out
+
+
+def mid(rows: Mapping[Landmark, Row], a: Landmark, b: Landmark) -> tuple[float, float]:
+    return (rows[a][0] + rows[b][0]) / 2, (rows[a][1] + rows[b][1]) / 2
+
+
+def with_visibility(rows: Mapping[Landmark, Row], which: tuple[Landmark, ...], visibility: float):
+    return {k: (*v[:3], visibility) if k in which else v for k, v in rows.items()}
+
+
+# ----------------------------------------------------------------------------- views and measures
+
+
+def test_no_pose_is_no_person() -> None:
+    assert classify(None) == NO_PERSON
+    assert not NO_PERSON.person
+
+
+@pytest.mark.parametrize(
+    ("rows", "size", "view"),
+    [
+        (ASTRONAUT, (512, 512), "front"),
+        (webcam_front(), (1280, 720), "front"),
+        (SIDE_STRAIGHT, (720, 1280), "side"),
+        (side_view(neck_deg=15, torso_deg=-8), (640, 480), "side"),
+        (side_view(neck_deg=15, torso_deg=-8, facing=-1), (640, 480), "side"),
+    ],
+)
+def test_the_view_is_told_from_the_landmarks(
+    rows: dict[Landmark, Row], size: tuple[int, int], view: str
+) -> None:
+    reading = classify(make_pose(rows, *size))
+    assert reading.view == view
+    assert reading.verdict == "good", reading
+
+
+def test_one_hidden_shoulder_means_a_side_view() -> None:
+    rows = with_visibility(side_view(neck_deg=15, torso_deg=0), (Landmark.RIGHT_SHOULDER,), 0.1)
+    reading = classify(make_pose(rows))
+    assert reading.view == "side"
+    assert "body_yaw_deg" not in reading.measures
+
+
+def test_measure_names_are_stable_snake_case_with_units() -> None:
+    names: set[str] = set()
+    for rows, size in ((ASTRONAUT, (512, 512)), (SIDE_STRAIGHT, (720, 1280)), (webcam_front(), (1280, 720))):
+        names |= set(classify(make_pose(rows, *size)).measures)
+    assert {"neck_deg", "torso_deg", "head_height_ratio", "face_width_ratio", "shoulder_tilt_deg"} <= names
+    for name in names:
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)*_(deg|ratio)", name), name
+
+
+def test_real_side_landmarks_measure_as_expected() -> None:
+    measures = classify(make_pose(SIDE_STRAIGHT, 720, 1280)).measures
+    assert measures["neck_deg"] == pytest.approx(14.4, abs=0.2)
+    assert measures["torso_deg"] == pytest.approx(-9.5, abs=0.2)  # leaning back a little: negative
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+@pytest.mark.parametrize(
+    ("neck", "torso", "reasons"),
+    [
+        (15, -8, ()),
+        (12, 5, ()),
+        (38, 0, ("forward_head",)),
+        (15, 30, ("slouch",)),
+        (40, 35, ("forward_head", "slouch")),
+        (0, -35, ("recline",)),
+    ],
+)
+def test_side_view_verdicts_in_both_directions(
+    facing: int, neck: float, torso: float, reasons: tuple[str, ...]
+) -> None:
+    reading = classify(make_pose(side_view(neck_deg=neck, torso_deg=torso, facing=facing)))
+    assert reading.view == "side"
+    assert reading.measures["neck_deg"] == pytest.approx(neck, abs=0.6)
+    assert reading.measures["torso_deg"] == pytest.approx(torso, abs=0.6)
+    assert reading.reasons == reasons
+    assert reading.verdict == ("bad" if reasons else "good")
+
+
+def test_real_side_landmarks_perturbed_into_bad_postures() -> None:
+    shoulder = mid(SIDE_STRAIGHT, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    hip = mid(SIDE_STRAIGHT, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
+    upper = (*HEAD, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    # He faces image left, so turning the head and trunk counter-clockwise moves them forward.
+    forward_head = rotate(SIDE_STRAIGHT, HEAD, shoulder, -25)
+    slouch = rotate(SIDE_STRAIGHT, upper, hip, -35)
+    recline = rotate(SIDE_STRAIGHT, upper, hip, 25)
+    assert classify(make_pose(forward_head, 720, 1280)).reasons == ("forward_head",)
+    assert "slouch" in classify(make_pose(slouch, 720, 1280)).reasons
+    assert classify(make_pose(recline, 720, 1280)).reasons == ("recline",)
+
+
+def test_side_view_without_hips_judges_the_neck_only() -> None:
+    good = classify(make_pose(side_view(neck_deg=15, torso_deg=40, hips=False)))
+    assert "torso_deg" not in good.measures
+    assert good.verdict == "good"
+    bad = classify(make_pose(side_view(neck_deg=40, torso_deg=0, hips=False)))
+    assert bad.reasons == ("forward_head",)
+
+
+def test_front_view_of_an_upright_person_is_good() -> None:
+    reading = classify(make_pose(webcam_front(), 1280, 720))
+    assert reading.verdict == "good"
+    assert reading.measures["head_height_ratio"] == pytest.approx(0.5, abs=0.01)
+    assert reading.measures["face_width_ratio"] == pytest.approx(0.4, abs=0.01)
+    assert reading.measures["shoulder_tilt_deg"] == pytest.approx(0.0, abs=0.1)
+    assert "lean_deg" not in reading.measures  # hips are below the picture
+    assert reading.confidence == pytest.approx(0.99)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reasons"),
+    [
+        (webcam_front(head_drop=0.2), ("forward_head",)),  # chin towards the chest
+        (webcam_front(head_scale=1.45), ("forward_head",)),  # head pushed towards the screen
+        (webcam_front(head_drop=0.1, head_scale=1.1), ()),  # a small nod is not a forward head
+        (webcam_front(tilt_deg=14), ("shoulder_tilt",)),
+        (webcam_front(head_roll_deg=14), ("head_tilt",)),
+        (webcam_front(head_roll_deg=-14), ("head_tilt",)),
+        (webcam_front(head_roll_deg=-12, tilt_deg=12), ("head_tilt", "shoulder_tilt")),  # level head
+    ],
+)
+def test_front_view_bad_postures(fixture: dict[Landmark, Row], reasons: tuple[str, ...]) -> None:
+    reading = classify(make_pose(fixture, 1280, 720))
+    assert reading.view == "front"
+    assert reading.reasons == reasons
+
+
+def test_real_front_landmarks_perturbed_into_bad_postures() -> None:
+    # Lower the astronaut's head by a third of her shoulder width: a slumped, forward head.
+    span = ASTRONAUT[Landmark.LEFT_SHOULDER][0] - ASTRONAUT[Landmark.RIGHT_SHOULDER][0]
+    dropped = {
+        k: (x, y + span / 3, z, v) if k in HEAD else (x, y, z, v) for k, (x, y, z, v) in ASTRONAUT.items()
+    }
+    assert classify(make_pose(dropped, 512, 512)).reasons == ("forward_head",)
+    # Narrow her shoulders by a third (rolled forward) while the head comes nearer: wider head.
+    cx = mid(ASTRONAUT, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)[0]
+    narrowed = dict(ASTRONAUT)
+    for side in (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER):
+        x, y, z, v = ASTRONAUT[side]
+        narrowed[side] = (cx + (x - cx) * 0.67, y, z, v)
+    assert "forward_head" in classify(make_pose(narrowed, 512, 512)).reasons
+    # Lean the whole upper body 15° sideways about the hips (made visible for this).
+    hips = {Landmark.LEFT_HIP: (0.46, 0.95, 0.03, 0.9), Landmark.RIGHT_HIP: (0.26, 0.95, -0.03, 0.9)}
+    seated = {**ASTRONAUT, **hips}
+    assert classify(make_pose(seated, 512, 512)).verdict == "good"
+    upper = (*HEAD, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
+    leaning = rotate(seated, upper, mid(seated, Landmark.LEFT_HIP, Landmark.RIGHT_HIP), 15)
+    assert classify(make_pose(leaning, 512, 512)).reasons == ("lean", "shoulder_tilt")
+
+
+def test_a_head_turned_away_from_the_camera_does_not_count_as_a_bigger_head() -> None:
+    rows = webcam_front(head_scale=1.45)
+    nose = rows[Landmark.NOSE]
+    rows[Landmark.NOSE] = (rows[Landmark.LEFT_EAR][0] + 0.02, *nose[1:])  # looking at a second screen
+    reading = classify(make_pose(rows, 1280, 720))
+    assert "face_width_ratio" not in reading.measures
+
+
+# ----------------------------------------------------------------------------- not guessing
+
+
+def test_hidden_shoulders_give_unknown_with_a_reason() -> None:
+    rows = with_visibility(webcam_front(), (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER), 0.2)
+    reading = classify(make_pose(rows, 1280, 720))
+    assert reading.person and reading.verdict == "unknown"
+    assert reading.reasons == ("no_shoulders",)
+    assert reading.reason_text == "shoulders not in view"
+
+
+def test_shoulders_outside_the_picture_are_not_used_even_when_mediapipe_is_sure() -> None:
+    rows = webcam_front()
+    for side in (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER):
+        x, _, z, _ = rows[side]
+        rows[side] = (x, 1.08, z, 0.99)  # a laptop camera cuts the shoulders off
+    reading = classify(make_pose(rows, 1280, 720))
+    assert reading.verdict == "unknown"
+    assert reading.reasons == ("no_shoulders",)
+
+
+def test_hidden_head_gives_unknown_not_a_guess() -> None:
+    front = with_visibility(webcam_front(), HEAD, 0.3)
+    assert classify(make_pose(front, 1280, 720)).reasons == ("no_head",)
+    side = with_visibility(side_view(neck_deg=45, torso_deg=0), HEAD, 0.3)
+    reading = classify(make_pose(side))
+    assert reading.verdict == "unknown" and reading.reasons == ("no_head",)
+    assert "neck_deg" not in reading.measures
+
+
+def test_low_visibility_hips_are_ignored_not_guessed() -> None:
+    rows = with_visibility(side_view(neck_deg=15, torso_deg=40), (Landmark.LEFT_HIP, Landmark.RIGHT_HIP), 0.3)
+    reading = classify(make_pose(rows))
+    assert "torso_deg" not in reading.measures
+    assert reading.verdict == "good"
+
+
+# ----------------------------------------------------------------------------- sensitivity
+
+
+@pytest.mark.parametrize(
+    ("sensitivity", "neck_limit", "slouch_limit", "recline_limit"),
+    [("low", 35, 30, 30), ("medium", 25, 20, 25), ("high", 20, 15, 20)],
+)
+def test_side_limits_are_the_documented_ones(
+    sensitivity: Sensitivity, neck_limit: float, slouch_limit: float, recline_limit: float
+) -> None:
+    def reasons(neck: float, torso: float) -> tuple[str, ...]:
+        return classify(make_pose(side_view(neck_deg=neck, torso_deg=torso)), sensitivity=sensitivity).reasons
+
+    assert reasons(neck_limit - 1, 0) == ()
+    assert reasons(neck_limit + 1, 0) == ("forward_head",)
+    assert reasons(10, slouch_limit - 1) == ()
+    assert reasons(10, slouch_limit + 1) == ("slouch",)
+    assert reasons(10, -recline_limit + 1) == ()
+    assert reasons(10, -recline_limit - 1) == ("recline",)
+
+
+@pytest.mark.parametrize(("sensitivity", "limit"), [("low", 15), ("medium", 10), ("high", 7)])
+def test_lateral_limits_are_the_documented_ones(sensitivity: Sensitivity, limit: float) -> None:
+    def reasons(tilt: float) -> tuple[str, ...]:
+        return classify(make_pose(webcam_front(tilt_deg=tilt), 1280, 720), sensitivity=sensitivity).reasons
+
+    assert reasons(limit - 1) == ()
+    assert reasons(limit + 1) == ("shoulder_tilt",)
+    assert reasons(-limit - 1) == ("shoulder_tilt",)
+
+
+def test_front_limits_follow_the_neck_limits() -> None:
+    # The model: a head pivoting at the neck base, 20 cm to the nose, a camera 60 cm away.
+    assert head_drop_factor(25) == pytest.approx(math.cos(math.radians(25)) / math.cos(math.radians(15)))
+    assert head_drop_factor(15) == pytest.approx(1.0)
+    assert face_growth_factor(15) == pytest.approx(1.0)
+    assert 1.04 < face_growth_factor(25) < 1.08
+
+
+def test_higher_sensitivity_never_finds_fewer_problems() -> None:
+    order: list[Sensitivity] = ["low", "medium", "high"]
+    for neck in range(-10, 60, 3):
+        for torso in range(-45, 50, 4):
+            pose = make_pose(side_view(neck_deg=neck, torso_deg=torso))
+            found = [set(classify(pose, sensitivity=s).reasons) for s in order]
+            assert found[0] <= found[1] <= found[2], (neck, torso, found)
+    for drop in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+        for scale in (1.0, 1.1, 1.2, 1.3, 1.5):
+            pose = make_pose(webcam_front(head_drop=drop, head_scale=scale), 1280, 720)
+            found = [set(classify(pose, sensitivity=s).reasons) for s in order]
+            assert found[0] <= found[1] <= found[2], (drop, scale, found)
+
+
+# ----------------------------------------------------------------------------- calibration baseline
+
+
+def test_a_side_baseline_shifts_the_limits_to_the_user() -> None:
+    # A camera looking down from a shelf reads this user's good neck as 28°.
+    baseline = Baseline(view="side", measures={"neck_deg": 28.0, "torso_deg": -5.0})
+    same = make_pose(side_view(neck_deg=30, torso_deg=-5))
+    assert classify(same).reasons == ("forward_head",)  # uncalibrated: over 25°
+    assert classify(same, baseline=baseline).verdict == "good"
+    worse = make_pose(side_view(neck_deg=40, torso_deg=-5))
+    assert classify(worse, baseline=baseline).reasons == ("forward_head",)  # 12° past the baseline
+    slouched = make_pose(side_view(neck_deg=28, torso_deg=17))
+    assert classify(slouched, baseline=baseline).reasons == ("slouch",)  # 22° forward of the baseline
+
+
+def test_a_front_baseline_makes_small_forward_head_visible() -> None:
+    baseline = Baseline(view="front", measures={"head_height_ratio": 0.5, "face_width_ratio": 0.4})
+    slight = make_pose(webcam_front(head_drop=0.05, head_scale=1.08), 1280, 720)
+    assert classify(slight).verdict == "good"  # uncalibrated: within the range of upright people
+    assert classify(slight, baseline=baseline).reasons == ("forward_head",)
+    assert classify(make_pose(webcam_front(), 1280, 720), baseline=baseline).verdict == "good"
+
+
+def test_a_baseline_from_the_other_view_is_not_applied() -> None:
+    baseline = Baseline(view="front", measures={"head_height_ratio": 0.9})
+    pose = make_pose(side_view(neck_deg=15, torso_deg=0))
+    assert classify(pose, baseline=baseline) == classify(pose)
+
+
+def test_a_baseline_tilt_becomes_the_new_centre() -> None:
+    baseline = Baseline(view="front", measures={"shoulder_tilt_deg": 6.0, "head_height_ratio": 0.5})
+    tilted_camera = make_pose(webcam_front(tilt_deg=14), 1280, 720)
+    assert classify(tilted_camera).reasons == ("shoulder_tilt",)
+    assert classify(tilted_camera, baseline=baseline).verdict == "good"
+
+
+# ----------------------------------------------------------------------------- reasons and purity
+
+
+def test_reasons_have_words_and_a_fixed_order() -> None:
+    reading = Reading(person=True, verdict="bad", reasons=("forward_head", "slouch"))
+    assert reading.reason_text == "forward head, slouching"
+    assert set(REASON_ORDER) == set(REASON_TEXT)
+    assert posture.ordered_reasons(["slouch", "forward_head", "slouch"]) == ("forward_head", "slouch")
+
+
+def test_posture_math_is_pure() -> None:
+    tree = ast.parse(inspect.getsource(posture))
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+    }
+    assert not imported & {"cv2", "mediapipe", "paho", "logging", "numpy"}
+
+
+# ----------------------------------------------------------------------------- real photos, real MediaPipe
+
+
+@pytest.fixture(scope="module")
+def estimator():  # type: ignore[no-untyped-def]
+    from edge_node.pose import PoseEstimator
+
+    pose_estimator = PoseEstimator(static_images=True)
+    yield pose_estimator
+    pose_estimator.close()
+
+
+def _read(path: Path):  # type: ignore[no-untyped-def]
+    import cv2
+
+    image = cv2.imread(str(path))
+    assert image is not None, path
+    return image
+
+
+def test_real_front_portrait_is_a_good_front_view(photos: dict[str, Path], estimator) -> None:  # type: ignore[no-untyped-def]
+    reading = classify(estimator.detect(_read(photos["astronaut"])).pose)
+    assert reading.person
+    assert reading.view == "front"
+    assert reading.verdict == "good", reading
+
+
+@pytest.mark.parametrize("name", ["coffee", "rocket"])
+def test_real_scenes_without_people_have_no_person(photos: dict[str, Path], estimator, name: str) -> None:  # type: ignore[no-untyped-def]
+    assert classify(estimator.detect(_read(photos[name])).pose) == NO_PERSON
+
+
+def test_shared_posture_photos_meet_the_acceptance_bar(shared_posture: Path, estimator) -> None:  # type: ignore[no-untyped-def]
+    """≥ 90 % right where MediaPipe finds a person (uncalibrated), and nobody on any empty photo."""
+    right, judged, lines = 0, 0, []
+    for label in ("good", "bad", "empty"):
+        for path in sorted((shared_posture / "images" / label).iterdir()):
+            reading = classify(estimator.detect(_read(path)).pose)
+            lines.append(
+                f"{path.name} {label} {reading.verdict if reading.person else 'away'} {reading.reasons}"
+            )
+            if label == "empty":
+                assert not reading.person, path.name
+            elif reading.person:
+                judged += 1
+                right += reading.verdict == label
+    assert judged >= 10, lines
+    assert right / judged >= 0.9, "\n".join(lines)
