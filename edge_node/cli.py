@@ -24,6 +24,7 @@ EXIT_CONFIG = 2
 # Subcommands implemented in their own modules: each has add_arguments(parser) and main(args) -> int.
 SUBCOMMAND_MODULES: dict[str, str] = {
     "calibrate": "edge_node.calibrate_cli",
+    "evaluate": "edge_node.evaluate",
     "stats": "edge_node.stats_cli",
 }
 
