@@ -12,11 +12,14 @@ from pydantic import BaseModel, ConfigDict
 from edge_node.payloads import DayTotals, Trend
 from edge_node.stats_store import FILE_NAME, DayRecord, Snapshot, StoreError, read_snapshot
 from edge_node.tracker import (
+    META_FINALIZED,
     META_NODE,
     META_STREAK_DAYS,
     META_STREAK_THROUGH,
     calendar_for,
     day_totals,
+    is_counted,
+    next_streak,
     trend,
 )
 
@@ -141,7 +144,7 @@ def build_report(
     )
     summed = day_totals(total)
     verdict, rule = trend(snapshot.days, today)
-    streak_through = snapshot.meta.get(META_STREAK_THROUGH)
+    streak, streak_through = live_streak(snapshot, today, goal)
     return StatsReport(
         node=node,
         timezone=timezone,
@@ -156,7 +159,7 @@ def build_report(
         ),
         trend=verdict,
         trend_rule=rule,
-        streak_days=int(snapshot.meta.get(META_STREAK_DAYS, "0")),
+        streak_days=streak,
         streak_through=streak_through,
         achievements=tuple(
             AchievementLine(id=a.id, title=a.title, date=a.date)
@@ -175,6 +178,18 @@ def build_report(
             for m in snapshot.months
         ),
     )
+
+
+def live_streak(snapshot: Snapshot, today: date, goal: float) -> tuple[int, str | None]:
+    """The node's streak, continued over finished days it has not closed yet (it was not running)."""
+    streak = int(snapshot.meta.get(META_STREAK_DAYS, "0"))
+    through = snapshot.meta.get(META_STREAK_THROUGH)
+    closed = snapshot.meta.get(META_FINALIZED, "")
+    for day in sorted(d for d in snapshot.days if closed < d < today.isoformat()):
+        record = snapshot.days[day]
+        if is_counted(record):
+            streak, through = next_streak(streak, record, goal), day
+    return streak, through
 
 
 def _hm(seconds: float) -> str:

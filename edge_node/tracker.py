@@ -93,6 +93,13 @@ def met_goal(record: DayRecord, goal: float) -> bool:
     return day_score is not None and day_score >= goal
 
 
+def next_streak(streak: int, record: DayRecord | None, goal: float) -> int:
+    """The streak after a finished day: +1 at or above the goal, 0 below it, kept on a rest day."""
+    if record is None or not is_counted(record):
+        return streak
+    return streak + 1 if met_goal(record, goal) else 0
+
+
 def trend(days: Mapping[str, DayRecord], today: date) -> tuple[Trend, str]:
     """Improving / declining / stable over the 7 completed days before `today`, and the rule in words."""
     window = [(today - timedelta(days=back)).isoformat() for back in range(TREND_DAYS, 0, -1)]
@@ -323,7 +330,7 @@ class Tracker:
         self._finalize_until(self._today, now)
         self._prune(self._today)
         log.info(
-            "stats: %d days in %s, time zone %s, today %s",
+            "stats: %d stored days in %s, time zone %s, today %s",
             len(self._days),
             "memory" if self.store.in_memory else self.store.path,
             self.calendar.name,
@@ -540,10 +547,10 @@ class Tracker:
             return
         goal = self._stats.goal
         before = self.streak_days
+        after = next_streak(before, record, goal)
         day_score = score(record.good_s, record.bad_s)
         details: dict[str, object] = {"date": day, "score": day_score, "goal": goal}
-        if met_goal(record, goal):
-            after = before + 1
+        if after > 0:
             self._set_meta(META_STREAK_DAYS, str(after))
             self._set_meta(META_STREAK_THROUGH, day)
             noun = "day" if after == 1 else "days"
