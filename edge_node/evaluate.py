@@ -5,7 +5,8 @@ Every image in them is one sample with its folder's label; a video in them label
 video anywhere under DIR with a `<video stem>.csv` beside it (columns `frame,label`, frames counted
 from 0, labels good/bad/empty; other labels skip the frame) is labelled per frame.
 
-One line per file: file, expected, verdict, reason, measures. The last line is one JSON object:
+One line per file: file, expected, verdict, reason, measures, in columns at least two spaces apart
+(split on two or more spaces). The last line is one JSON object:
 `n` samples, `detected` (person samples where MediaPipe found the person), `accuracy` (all samples;
 an empty scene is right when nobody is reported), `accuracy_detected` (good/bad samples with a person
 found), `false_present` (empty samples where a person was reported) and the `confusion` counts.
@@ -199,8 +200,9 @@ def _measures_text(reading: Reading) -> str:
     return " ".join(parts)
 
 
-def _line(name: str, expected: str, verdict: str, reason: str, measures: str) -> str:
-    return f"{name:<44} {expected:<8} {verdict:<8} {reason:<30} {measures}"
+def _line(name: str, expected: str, verdict: str, reason: str, measures: str, *, width: int = 40) -> str:
+    """Columns padded and always at least two spaces apart (reasons have single spaces)."""
+    return f"{name:<{width}}  {expected:<8}  {verdict:<8}  {reason:<28}  {measures}"
 
 
 def evaluate(
@@ -216,12 +218,13 @@ def evaluate(
     from edge_node.pose import PoseEstimator
 
     tally = Tally()
+    width = max(len(str(sample.path.relative_to(root))) for sample in samples)
     still = PoseEstimator(static_images=True)
     try:
         for sample in samples:
             name = str(sample.path.relative_to(root))
             if sample.is_video:
-                _evaluate_video(sample, name, tally, sensitivity, baseline)
+                _evaluate_video(sample, name, tally, sensitivity=sensitivity, baseline=baseline, width=width)
                 continue
             image = cv2.imread(str(sample.path))
             if image is None or sample.label is None:
@@ -230,7 +233,9 @@ def evaluate(
             reading = classify(still.detect(image).pose, sensitivity=sensitivity, baseline=baseline)
             verdict = tally.add(sample.label, reading)
             reason = reading.reason_text or ("no person" if not reading.person else "-")
-            print(_line(name, sample.label, verdict, reason, _measures_text(reading)), flush=True)
+            print(
+                _line(name, sample.label, verdict, reason, _measures_text(reading), width=width), flush=True
+            )
     finally:
         still.close()
     return tally
@@ -253,7 +258,13 @@ def _frames(path: Path) -> Iterator[Image]:
 
 
 def _evaluate_video(
-    sample: Sample, name: str, tally: Tally, sensitivity: Sensitivity, baseline: Baseline | None
+    sample: Sample,
+    name: str,
+    tally: Tally,
+    *,
+    sensitivity: Sensitivity,
+    baseline: Baseline | None,
+    width: int,
 ) -> None:
     """Frames of a video, tracked as the live node tracks a camera (not as separate photos)."""
     from edge_node.pose import PoseEstimator
@@ -292,4 +303,4 @@ def _evaluate_video(
     summary = f"frames={frames} labelled={judged} right={right} " + " ".join(
         f"{v}={verdicts[v]}" for v in VERDICTS if verdicts[v]
     )
-    print(_line(name, expected, verdict, reason, f"{summary} {medians}".strip()), flush=True)
+    print(_line(name, expected, verdict, reason, f"{summary} {medians}".strip(), width=width), flush=True)
