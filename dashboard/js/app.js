@@ -1,0 +1,340 @@
+/* DeskPulse dashboard: wiring. Reads the page URL, builds the store, the connection and the view, and
+   handles what a person does: routes, sign-in, controls, alerts and notifications. */
+(function (DP) {
+  "use strict";
+
+  const C = DP.constants;
+  const F = DP.format;
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  /** `#/node/<id>` opens one node; anything else is the overview. */
+  function parseRoute(hash) {
+    const match = /^#\/node\/([^/?#]+)$/.exec(hash || "");
+    if (match) {
+      const id = decodeURIComponent(match[1]);
+      if (C.NODE_ID_PATTERN.test(id)) return { name: "node", id };
+    }
+    return { name: "overview" };
+  }
+
+  function loadStoredCredentials() {
+    try {
+      const raw = window.sessionStorage.getItem(C.CREDENTIALS_KEY);
+      if (!raw) return null;
+      const value = JSON.parse(raw);
+      return typeof value.user === "string" && typeof value.password === "string" ? value : null;
+    } catch (_error) {
+      return null;
+    }
+  }
+
+  function storeCredentials(credentials) {
+    try {
+      if (credentials) window.sessionStorage.setItem(C.CREDENTIALS_KEY, JSON.stringify(credentials));
+      else window.sessionStorage.removeItem(C.CREDENTIALS_KEY);
+    } catch (_error) {
+      /* storage may be disabled; credentials then stay in memory only */
+    }
+  }
+
+  class App {
+    constructor() {
+      this.options = DP.config.parseParams(window.location);
+      this.store = new DP.Store();
+      this.elements = {
+        conn: byId("conn"),
+        connIcon: byId("conn").querySelector("svg"),
+        connText: byId("conn-text"),
+        connDetail: byId("conn-detail"),
+        signin: byId("signin-btn"),
+        user: byId("user-label"),
+        notify: byId("notify-btn"),
+        alerts: byId("alerts"),
+        staleNotice: byId("stale-notice"),
+        back: byId("back"),
+        overview: byId("overview"),
+        grid: byId("grid"),
+        detail: byId("detail"),
+        empty: byId("empty"),
+        emptyTitle: byId("empty-title"),
+        emptyText: byId("empty-text"),
+        emptySignin: byId("empty-signin"),
+        announcer: byId("announcer"),
+        problems: byId("problems"),
+        dialog: byId("signin-dialog"),
+        form: byId("signin-form"),
+        formUser: byId("signin-user"),
+        formPassword: byId("signin-password"),
+        formRemember: byId("signin-remember"),
+        formError: byId("signin-error"),
+        formSubmit: byId("signin-submit"),
+      };
+      this.connection = new DP.Connection({
+        url: this.options.brokerUrl,
+        nodes: this.options.nodes,
+        frames: this.options.frames,
+        protocolVersion: this.options.protocolVersion,
+        store: this.store,
+        onChange: () => this.view.requestRender(),
+      });
+      this.view = new DP.View({ store: this.store, connection: this.connection, elements: this.elements });
+      this.view.problems = this.options.problems;
+      this.commandTimers = new Map();
+    }
+
+    start() {
+      this.showProblems();
+      this.store.onChange(() => this.view.requestRender());
+      this.store.onEvent((record, event) => this.onNodeEvent(record, event));
+      this.store.onPosture((record, previous, state) => this.announcePosture(record, previous, state));
+      this.bindEvents();
+      this.view.setRoute(parseRoute(window.location.hash));
+      this.updateNotifyButton();
+      window.setInterval(() => this.view.requestRender(), C.TICK_MS);
+      if (!this.options.brokerUrl) {
+        this.view.requestRender();
+        return;
+      }
+      const stored = loadStoredCredentials();
+      this.connection.start(null);
+      if (stored) {
+        this.signIn(stored.user, stored.password, true).catch(() => storeCredentials(null));
+      } else if (this.options.user) {
+        this.openSignIn();
+      }
+    }
+
+    showProblems() {
+      const problems = this.options.problems;
+      this.elements.problems.hidden = problems.length === 0;
+      this.elements.problems.textContent = problems.join(" ");
+    }
+
+    bindEvents() {
+      window.addEventListener("hashchange", () => {
+        this.view.setRoute(parseRoute(window.location.hash));
+        window.requestAnimationFrame(() => window.requestAnimationFrame(() => this.view.focusTitle()));
+      });
+      document.addEventListener("click", (event) => this.onClick(event));
+      document.addEventListener("change", (event) => this.onChange(event));
+      document.addEventListener("submit", (event) => this.onSubmit(event));
+      this.elements.dialog.addEventListener("close", () => {
+        this.elements.formPassword.value = "";
+      });
+      document.addEventListener("visibilitychange", () => this.view.requestRender());
+    }
+
+    onClick(event) {
+      const target = event.target.closest("[data-action]");
+      if (!target || target.tagName === "FORM" || target.tagName === "INPUT") return;
+      const action = target.dataset.action;
+      if (action === "signin") this.openSignIn();
+      else if (action === "signout") this.signOut();
+      else if (action === "cancel-signin") this.elements.dialog.close();
+      else if (action === "notify") this.requestNotifications();
+      else if (action === "dismiss-alert") this.store.dismissAlert(target.dataset.node);
+      else if (action === "toggle") {
+        const record = this.store.nodes.get(target.dataset.node);
+        const current = record && record.settings[target.dataset.setting];
+        this.command(target.dataset.node, target.dataset.setting, current && current.value === "ON" ? "OFF" : "ON");
+      } else if (action === "calibrate") this.command(target.dataset.node, "calibrate", "PRESS");
+    }
+
+    onChange(event) {
+      const target = event.target;
+      if (target.dataset && target.dataset.action === "sensitivity" && target.checked) {
+        this.command(target.dataset.node, "sensitivity", target.value);
+      }
+    }
+
+    onSubmit(event) {
+      const form = event.target;
+      if (form === this.elements.form) {
+        event.preventDefault();
+        this.submitSignIn();
+        return;
+      }
+      if (form.dataset.action === "alert-minutes") {
+        event.preventDefault();
+        const input = form.querySelector("input");
+        const minutes = Number(input.value);
+        const node = form.dataset.node;
+        if (!input.value.trim() || !Number.isFinite(minutes) || minutes < C.ALERT_MINUTES_MIN || minutes > C.ALERT_MINUTES_MAX) {
+          this.store.setCommand(node, "alert_minutes", {
+            status: "error",
+            message: `Enter minutes from ${C.ALERT_MINUTES_MIN} to ${C.ALERT_MINUTES_MAX}.`,
+          });
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+          return;
+        }
+        input.removeAttribute("aria-invalid");
+        this.command(node, "alert_minutes", String(minutes));
+      }
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    command(nodeId, setting, value) {
+      if (!this.connection.canControl) return;
+      this.store.setCommand(nodeId, setting, { status: "sending", message: "" });
+      const key = `${nodeId}/${setting}`;
+      window.clearTimeout(this.commandTimers.get(key));
+      this.connection
+        .sendCommand(nodeId, setting, value)
+        .then(() => {
+          const record = this.store.nodes.get(nodeId);
+          if (record && record.commands[setting] && record.commands[setting].status === "sending") {
+            this.store.setCommand(nodeId, setting, { status: "sent", message: "" });
+          }
+          this.commandTimers.set(
+            key,
+            window.setTimeout(() => {
+              const latest = this.store.nodes.get(nodeId);
+              const pending = latest && latest.commands[setting];
+              if (pending && (pending.status === "sent" || pending.status === "sending")) {
+                this.store.setCommand(nodeId, setting, { status: "error", message: "No answer from the node. Is it online?" });
+              }
+            }, C.COMMAND_TIMEOUT_MS)
+          );
+        })
+        .catch((error) => this.store.setCommand(nodeId, setting, { status: "error", message: error.message }));
+    }
+
+    // ------------------------------------------------------------------ sign-in
+
+    openSignIn() {
+      const el = this.elements;
+      el.formError.textContent = "";
+      el.formError.hidden = true;
+      if (!el.formUser.value && this.options.user) el.formUser.value = this.options.user;
+      if (!el.dialog.open) el.dialog.showModal();
+      (el.formUser.value ? el.formPassword : el.formUser).focus();
+    }
+
+    submitSignIn() {
+      const el = this.elements;
+      const user = el.formUser.value.trim();
+      const password = el.formPassword.value;
+      if (!user) {
+        this.showSignInError("Enter the broker user name.");
+        el.formUser.focus();
+        return;
+      }
+      el.formSubmit.disabled = true;
+      el.formSubmit.textContent = "Signing in…";
+      el.formError.hidden = true;
+      this.signIn(user, password, el.formRemember.checked)
+        .then(() => el.dialog.close())
+        .catch((error) => {
+          this.showSignInError(error.message);
+          el.formPassword.select();
+          el.formPassword.focus();
+        })
+        .finally(() => {
+          el.formSubmit.disabled = false;
+          el.formSubmit.textContent = "Sign in";
+        });
+    }
+
+    showSignInError(message) {
+      this.elements.formError.textContent = message;
+      this.elements.formError.hidden = false;
+    }
+
+    signIn(user, password, remember) {
+      return this.connection.signIn(user, password).then(() => {
+        storeCredentials(remember ? { user, password } : null);
+        this.announce(`Signed in as ${user}.`);
+      });
+    }
+
+    signOut() {
+      storeCredentials(null);
+      this.connection.signOut();
+      this.announce("Signed out. The camera picture and controls are hidden.");
+    }
+
+    // ------------------------------------------------------------------ alerts, notifications, announcements
+
+    announce(text) {
+      const el = this.elements.announcer;
+      el.textContent = "";
+      window.setTimeout(() => {
+        el.textContent = text;
+      }, 50);
+    }
+
+    announcePosture(record, previous, state) {
+      if (previous === null) return;
+      const meta = F.postureMeta(state.posture);
+      this.announce(`${record.name}: ${meta.label}${state.reason ? `, ${state.reason}` : ""}.`);
+    }
+
+    onNodeEvent(record, event) {
+      const type = event.event_type;
+      if (type === "posture_alert" || type === "daily_summary") {
+        this.notify(record, type === "posture_alert" ? `${record.name}: sit up` : `${record.name}: daily summary`, F.eventText(event));
+      }
+      if (type === "daily_summary" || type === "calibrated" || type === "calibration_failed") {
+        this.announce(`${record.name}: ${F.eventText(event)}`);
+      }
+    }
+
+    notify(record, title, body) {
+      if (!("Notification" in window) || Notification.permission !== "granted") return;
+      try {
+        const note = new Notification(title, { body, tag: `deskpulse-${record.id}` });
+        note.onclick = () => {
+          window.focus();
+          window.location.hash = `#/node/${record.id}`;
+        };
+      } catch (error) {
+        console.warn("DeskPulse: notification failed: %s", error.message);
+      }
+    }
+
+    requestNotifications() {
+      if (!("Notification" in window)) return;
+      Promise.resolve(Notification.requestPermission()).then(() => this.updateNotifyButton());
+    }
+
+    updateNotifyButton() {
+      const button = this.elements.notify;
+      if (!("Notification" in window)) {
+        button.hidden = true;
+        return;
+      }
+      const permission = Notification.permission;
+      button.hidden = false;
+      button.disabled = permission !== "default";
+      button.querySelector("span").textContent =
+        permission === "granted" ? "Desktop alerts on" : permission === "denied" ? "Desktop alerts blocked" : "Enable desktop alerts";
+      button.setAttribute("aria-pressed", permission === "granted" ? "true" : "false");
+    }
+  }
+
+  function boot() {
+    if (typeof window.mqtt === "undefined") {
+      const empty = byId("empty");
+      empty.hidden = false;
+      byId("empty-title").textContent = "MQTT.js is missing";
+      byId("empty-text").textContent =
+        "The page could not load node_modules/mqtt/dist/mqtt.min.js. Run scripts/install.sh on the machine that serves this folder.";
+      return;
+    }
+    const app = new App();
+    DP.app = app;
+    DP.store = app.store;
+    DP.connection = app.connection;
+    DP.view = app.view;
+    app.start();
+  }
+
+  DP.parseRoute = parseRoute;
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else boot();
+})((window.DeskPulse = window.DeskPulse || {}));

@@ -1,0 +1,89 @@
+/* DeskPulse dashboard: tunables and the page-URL parameters. Classic script (mosquitto's http_dir
+   sends no Content-Type, so ES modules would be refused); everything hangs off window.DeskPulse. */
+(function (DP) {
+  "use strict";
+
+  const constants = Object.freeze({
+    TOPIC_PREFIX: "deskpulse",
+    DEFAULT_WS_PORT: 9001,
+    // Topics every viewer may read (DESIGN.md "Topic tree"); `frame` travels on its own connection.
+    STATE_LEAVES: Object.freeze(["availability", "state", "camera", "stats", "history", "event", "info"]),
+    SETTINGS: Object.freeze(["monitoring", "frames", "alert_minutes", "sensitivity", "calibrate"]),
+    NODE_ID_PATTERN: /^[a-z0-9_-]+$/,
+    // The node republishes `state` at least every 30 s; two missed heartbeats and a margin mean stale.
+    STALE_AFTER_S: 65,
+    // A frame older than this (or 3 frame intervals, whichever is longer) is hidden rather than shown as live.
+    FRAME_STALE_MIN_S: 15,
+    // After a reconnect, retained topics not delivered again within this time were deleted meanwhile.
+    RESYNC_SETTLE_MS: 3000,
+    RECONNECT_MS: 1500,
+    RECONNECT_JITTER_MS: 1000,
+    CONNECT_TIMEOUT_MS: 8000,
+    KEEPALIVE_S: 20,
+    COMMAND_TIMEOUT_MS: 6000,
+    ALERT_MINUTES_MIN: 1,
+    ALERT_MINUTES_MAX: 240,
+    EVENT_LOG_SIZE: 12,
+    LATENCY_SAMPLES: 2000,
+    CLOCK_SAMPLES: 20,
+    TICK_MS: 1000,
+    // Published (empty, QoS 1, not retained) after sign-in to learn from the broker's MQTT 5 PUBACK
+    // whether this account may send commands. The node level is not a valid node id, so no node acts on it.
+    PERMISSION_PROBE_TOPIC: "deskpulse/.dashboard-probe/calibrate/set",
+    CREDENTIALS_KEY: "deskpulse.credentials",
+  });
+
+  /** The default broker: the page's own host on port 9001 (wss when the page came over https). */
+  function defaultBrokerUrl(location) {
+    const secure = location.protocol === "https:";
+    const host = location.hostname || "127.0.0.1";
+    const bracketed = host.includes(":") ? `[${host}]` : host;
+    return `${secure ? "wss" : "ws"}://${bracketed}:${constants.DEFAULT_WS_PORT}`;
+  }
+
+  /** Read `?broker=&node=&user=&frames=&mqtt=` into options plus a list of problems to show. */
+  function parseParams(location) {
+    const params = new URLSearchParams(location.search);
+    const problems = [];
+    let brokerUrl = defaultBrokerUrl(location);
+    const broker = (params.get("broker") || "").trim();
+    if (broker) {
+      let parsed = null;
+      try {
+        parsed = new URL(broker);
+      } catch (_error) {
+        parsed = null;
+      }
+      if (parsed && (parsed.protocol === "ws:" || parsed.protocol === "wss:") && parsed.hostname) {
+        brokerUrl = broker;
+      } else {
+        problems.push(`broker=${broker} is not a ws:// or wss:// address (e.g. ws://raspberrypi.local:9001).`);
+        brokerUrl = null;
+      }
+    }
+    const nodes = [];
+    for (const part of (params.get("node") || "").split(",")) {
+      const id = part.trim();
+      if (!id) continue;
+      if (constants.NODE_ID_PATTERN.test(id)) {
+        if (!nodes.includes(id)) nodes.push(id);
+      } else {
+        problems.push(`node=${id} is not a node id (lower-case letters, digits, - and _); it was ignored.`);
+      }
+    }
+    const frames = params.get("frames") === "shared" ? "shared" : "separate";
+    const mqttParam = params.get("mqtt");
+    const protocolVersion = mqttParam === "4" || mqttParam === "3.1.1" ? 4 : mqttParam === "5" ? 5 : null;
+    return {
+      brokerUrl,
+      nodes,
+      user: (params.get("user") || "").trim(),
+      frames,
+      protocolVersion,
+      problems,
+    };
+  }
+
+  DP.constants = constants;
+  DP.config = { defaultBrokerUrl, parseParams };
+})((window.DeskPulse = window.DeskPulse || {}));

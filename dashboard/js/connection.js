@@ -1,0 +1,384 @@
+/* DeskPulse dashboard: the one module that owns the MQTT connections (MQTT.js over WebSockets).
+
+   Two connections per page: `state` carries every small topic and the commands; `frames` carries only the
+   JPEG frames. mosquitto 2.0.11 holds a WebSocket message above ~8 KiB for one or more 100 ms service passes
+   and everything queued behind it on that connection waits too, so frames on their own connection keep
+   posture state fast (docs/dashboard.md has the measurements). `?frames=shared` puts them on one
+   connection, for comparison.
+
+   MQTT 5 first (its PUBACK tells whether an account may send commands); a broker that refuses it, such as
+   the embedded amqtt, gets MQTT 3.1.1. Credentials live in memory only; app.js decides about sessionStorage. */
+(function (DP) {
+  "use strict";
+
+  const C = DP.constants;
+  const REFUSED_PROTOCOL = new Set([1, 132]);
+  const REFUSED_AUTH = new Set([4, 5, 134, 135, 138]);
+  const NOT_AUTHORIZED = 135;
+
+  function randomId() {
+    const bytes = new Uint8Array(5);
+    crypto.getRandomValues(bytes);
+    return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** Topic filters for the given node ids (empty: every node). */
+  function stateFilters(nodes) {
+    const levels = nodes.length ? nodes : ["+"];
+    const filters = [];
+    for (const node of levels) {
+      for (const leaf of C.STATE_LEAVES) filters.push(`${C.TOPIC_PREFIX}/${node}/${leaf}`);
+      filters.push(`${C.TOPIC_PREFIX}/${node}/+/state`);
+    }
+    return filters;
+  }
+
+  function frameFilters(nodes) {
+    return (nodes.length ? nodes : ["+"]).map((node) => `${C.TOPIC_PREFIX}/${node}/frame`);
+  }
+
+  /** Split `deskpulse/<node>/<leaf…>`; null for anything else. */
+  function parseTopic(topic) {
+    const parts = topic.split("/");
+    if (parts.length < 3 || parts[0] !== C.TOPIC_PREFIX || !C.NODE_ID_PATTERN.test(parts[1])) return null;
+    return { node: parts[1], leaf: parts.slice(2).join("/") };
+  }
+
+  /** One MQTT.js client: connects, subscribes on every (re)connect, reports its status. */
+  class Link {
+    constructor({ url, role, filters, qos, credentials, protocolVersion, allowFallback, onMessage, onStatus, onSubscribed }) {
+      this.url = url;
+      this.role = role;
+      this.filters = filters;
+      this.qos = qos;
+      this.credentials = credentials;
+      this.protocolVersion = protocolVersion;
+      this.allowFallback = allowFallback;
+      this.onMessage = onMessage;
+      this.onStatus = onStatus;
+      this.onSubscribed = onSubscribed;
+      this.client = null;
+      this.closed = false;
+      this.everConnected = false;
+      this.status = { state: "connecting", message: "" };
+    }
+
+    setStatus(state, message = "") {
+      if (this.status.state === state && this.status.message === message) return;
+      this.status = { state, message };
+      this.onStatus(this);
+    }
+
+    open() {
+      const options = {
+        protocolVersion: this.protocolVersion,
+        clientId: `deskpulse-web-${randomId()}-${this.role}`,
+        clean: true,
+        keepalive: C.KEEPALIVE_S,
+        reconnectPeriod: C.RECONNECT_MS + Math.floor(Math.random() * C.RECONNECT_JITTER_MS),
+        connectTimeout: C.CONNECT_TIMEOUT_MS,
+        resubscribe: false,
+        queueQoSZero: false,
+      };
+      if (this.credentials) {
+        options.username = this.credentials.user;
+        options.password = this.credentials.password;
+      }
+      const client = window.mqtt.connect(this.url, options);
+      this.client = client;
+      client.on("connect", () => {
+        if (client !== this.client) return;
+        this.everConnected = true;
+        this.setStatus("connected");
+        const subscriptions = {};
+        for (const filter of this.filters) subscriptions[filter] = { qos: this.qos };
+        const token = this.onSubscribed ? this.onSubscribed.begin() : null;
+        client.subscribe(subscriptions, (error) => {
+          if (error) console.warn("DeskPulse: subscribing on the %s connection failed: %s", this.role, error.message);
+          if (token) this.onSubscribed.end(token);
+        });
+      });
+      client.on("message", (topic, payload, packet) => {
+        if (client === this.client) this.onMessage(topic, payload, packet);
+      });
+      client.on("reconnect", () => {
+        if (client === this.client && !this.closed) this.setStatus(this.everConnected ? "reconnecting" : "connecting");
+      });
+      client.on("offline", () => {
+        if (client === this.client && !this.closed) {
+          this.setStatus(this.everConnected ? "reconnecting" : "connecting", "The broker is unreachable");
+        }
+      });
+      client.on("close", () => {
+        if (client === this.client && !this.closed && this.status.state === "connected") this.setStatus("reconnecting");
+      });
+      client.on("error", (error) => this.handleError(client, error));
+    }
+
+    handleError(client, error) {
+      if (client !== this.client || this.closed) return;
+      const code = error && error.code;
+      if (REFUSED_PROTOCOL.has(code) && this.protocolVersion === 5 && this.allowFallback) {
+        // amqtt 0.12 speaks MQTT 3.1.1 only.
+        this.protocolVersion = 4;
+        client.end(true);
+        this.open();
+        return;
+      }
+      if (REFUSED_AUTH.has(code)) {
+        this.setStatus("refused", this.credentials ? "Wrong user name or password" : "This broker needs sign-in");
+        return;
+      }
+      if (typeof code === "number") {
+        this.setStatus("error", `The broker refused the connection: ${error.message}`);
+        return;
+      }
+      // Socket-level errors: MQTT.js keeps retrying; keep the message for the status line.
+      this.status.message = error && error.message ? error.message : "";
+    }
+
+    close() {
+      this.closed = true;
+      if (this.client) this.client.end(true);
+    }
+
+    get connected() {
+      return Boolean(this.client && this.client.connected && !this.closed);
+    }
+  }
+
+  class Connection {
+    constructor({ url, nodes, frames, protocolVersion, store, onChange }) {
+      this.url = url;
+      this.nodes = nodes;
+      this.frameMode = frames;
+      this.requestedProtocol = protocolVersion;
+      this.store = store;
+      this.onChange = onChange;
+      this.credentials = null;
+      this.role = "anonymous";
+      this.stateLink = null;
+      this.framesLink = null;
+      this.pendingSignIn = null;
+    }
+
+    /** The page-level status: connecting, connected, reconnecting, refused (needs sign-in) or error. */
+    get status() {
+      return this.stateLink ? this.stateLink.status : { state: "error", message: "No broker address" };
+    }
+
+    get protocolVersion() {
+      return this.stateLink ? this.stateLink.protocolVersion : null;
+    }
+
+    get framesStatus() {
+      if (this.frameMode === "shared") return this.status;
+      return this.framesLink ? this.framesLink.status : { state: "connecting", message: "" };
+    }
+
+    get signedIn() {
+      return this.credentials !== null;
+    }
+
+    get user() {
+      return this.credentials ? this.credentials.user : null;
+    }
+
+    get canControl() {
+      return this.signedIn && (this.role === "control" || this.role === "control-unconfirmed");
+    }
+
+    start(credentials = null, protocolVersion = null) {
+      this.credentials = credentials;
+      this.stateLink = this.makeStateLink(credentials, protocolVersion || this.requestedProtocol || 5);
+      this.stateLink.open();
+      this.onChange();
+    }
+
+    makeStateLink(credentials, protocolVersion) {
+      const shared = this.frameMode === "shared";
+      const filters = stateFilters(this.nodes).concat(shared ? frameFilters(this.nodes) : []);
+      return new Link({
+        url: this.url,
+        role: "state",
+        filters,
+        qos: 1,
+        credentials,
+        protocolVersion,
+        allowFallback: this.requestedProtocol === null,
+        onMessage: (topic, payload, packet) => this.dispatch(topic, payload, packet),
+        onStatus: (link) => this.linkStatus(link),
+        onSubscribed: {
+          begin: () => this.store.beginResync(shared ? "all" : "state"),
+          end: (token) => this.settle(token, shared),
+        },
+      });
+    }
+
+    makeFramesLink() {
+      return new Link({
+        url: this.url,
+        role: "frames",
+        filters: frameFilters(this.nodes),
+        qos: 0,
+        credentials: this.credentials,
+        protocolVersion: this.stateLink.protocolVersion,
+        allowFallback: false,
+        onMessage: (topic, payload, packet) => this.dispatch(topic, payload, packet),
+        onStatus: () => this.onChange(),
+        onSubscribed: {
+          begin: () => this.store.beginResync("frames"),
+          end: (token) => this.settle(token, false),
+        },
+      });
+    }
+
+    settle(token, shared) {
+      window.setTimeout(() => {
+        if (shared) {
+          this.store.endResync({ ...token, kind: "state" });
+          this.store.endResync({ ...token, kind: "frames" });
+        } else {
+          this.store.endResync(token);
+        }
+      }, C.RESYNC_SETTLE_MS);
+    }
+
+    linkStatus(link) {
+      if (link !== this.stateLink) return;
+      // The frame connection follows the state connection: it opens once the broker accepted us, with
+      // the same protocol version and credentials.
+      if (link.status.state === "connected" && this.frameMode === "separate" && !this.framesLink) {
+        this.framesLink = this.makeFramesLink();
+        this.framesLink.open();
+      }
+      this.onChange();
+    }
+
+    dispatch(topic, payload, packet) {
+      const parsed = parseTopic(topic);
+      if (!parsed) return;
+      this.store.apply(parsed.node, parsed.leaf, payload, { retained: Boolean(packet.retain), receivedAt: Date.now() / 1000 });
+    }
+
+    /** Connect with broker credentials; resolves once the broker accepted them, rejects with a message. */
+    signIn(user, password) {
+      if (this.pendingSignIn) this.pendingSignIn.cancel();
+      const credentials = { user, password };
+      const candidate = this.makeStateLink(credentials, this.stateLink ? this.stateLink.protocolVersion : 5);
+      return new Promise((resolve, reject) => {
+        let settled = false;
+        const finish = (error) => {
+          if (settled) return;
+          settled = true;
+          window.clearTimeout(timer);
+          this.pendingSignIn = null;
+          if (error) {
+            candidate.close();
+            reject(error);
+          } else {
+            this.adopt(candidate, credentials);
+            resolve();
+          }
+        };
+        const timer = window.setTimeout(
+          () => finish(new Error("The broker did not answer. Check the connection and try again.")),
+          C.CONNECT_TIMEOUT_MS + 2000
+        );
+        this.pendingSignIn = { cancel: () => finish(new Error("Cancelled")) };
+        candidate.onStatus = (link) => {
+          if (settled) {
+            this.linkStatus(link);
+            return;
+          }
+          if (link.status.state === "connected") finish(null);
+          else if (link.status.state === "refused") finish(new Error("Wrong user name or password."));
+          else if (link.status.state === "error") finish(new Error(link.status.message));
+        };
+        candidate.open();
+      });
+    }
+
+    /** Make a connected, signed-in state link the page's connection; the frame link follows. */
+    adopt(link, credentials) {
+      const old = this.stateLink;
+      link.onStatus = (l) => this.linkStatus(l);
+      this.stateLink = link;
+      this.credentials = credentials;
+      this.role = "checking";
+      if (old) old.close();
+      if (this.framesLink) this.framesLink.close();
+      this.framesLink = null;
+      this.store.dropFrames();
+      this.linkStatus(link);
+      this.probePermission(link);
+    }
+
+    /** Learn whether this account may send commands, from the broker's answer to a harmless publish. */
+    probePermission(link) {
+      if (link.protocolVersion !== 5) {
+        // MQTT 3.1.1 brokers drop unauthorised publishes silently; the node's `…/state` echo is the proof.
+        this.role = "control-unconfirmed";
+        this.onChange();
+        return;
+      }
+      link.client.publish(C.PERMISSION_PROBE_TOPIC, "", { qos: 1, retain: false }, (error) => {
+        if (link !== this.stateLink) return;
+        this.role = error && error.code === NOT_AUTHORIZED ? "viewer" : "control";
+        this.onChange();
+      });
+    }
+
+    signOut() {
+      if (this.pendingSignIn) this.pendingSignIn.cancel();
+      const negotiated = this.stateLink ? this.stateLink.protocolVersion : null;
+      if (this.stateLink) this.stateLink.close();
+      if (this.framesLink) this.framesLink.close();
+      this.framesLink = null;
+      this.role = "anonymous";
+      this.store.dropFrames();
+      this.start(null, negotiated);
+    }
+
+    /** Publish one command to `deskpulse/<node>/<setting>/set`; resolves when the broker took it. */
+    sendCommand(nodeId, setting, value) {
+      const link = this.stateLink;
+      if (!link || !link.connected) return Promise.reject(new Error("Not connected to the broker."));
+      if (!C.SETTINGS.includes(setting) || !C.NODE_ID_PATTERN.test(nodeId)) {
+        return Promise.reject(new Error(`Unknown setting ${setting}.`));
+      }
+      const topic = `${C.TOPIC_PREFIX}/${nodeId}/${setting}/set`;
+      return new Promise((resolve, reject) => {
+        link.client.publish(topic, String(value), { qos: 1, retain: false }, (error) => {
+          if (!error) {
+            resolve();
+            return;
+          }
+          if (error.code === NOT_AUTHORIZED) {
+            this.role = "viewer";
+            this.onChange();
+            reject(new Error("This account may view but not change settings. Sign in as a control user."));
+          } else {
+            reject(new Error(`The broker did not take the command: ${error.message}`));
+          }
+        });
+      });
+    }
+
+    /** Status of both links, for the diagnostics panel and tests. */
+    describe() {
+      return {
+        url: this.url,
+        state: this.status,
+        frames: this.framesStatus,
+        frameMode: this.frameMode,
+        protocolVersion: this.protocolVersion,
+        user: this.user,
+        role: this.role,
+      };
+    }
+  }
+
+  DP.Connection = Connection;
+  DP.connectionInternals = { stateFilters, frameFilters, parseTopic };
+})((window.DeskPulse = window.DeskPulse || {}));

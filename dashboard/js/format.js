@@ -1,0 +1,141 @@
+/* DeskPulse dashboard: words, icons and numbers. Pure functions, no DOM, no MQTT. */
+(function (DP) {
+  "use strict";
+
+  // Every posture has a word, an icon and a colour (Okabe–Ito); the colour never stands alone.
+  const POSTURES = Object.freeze({
+    good: { label: "Good posture", short: "Good", icon: "i-good" },
+    bad: { label: "Bad posture", short: "Bad", icon: "i-bad" },
+    away: { label: "Away", short: "Away", icon: "i-away" },
+    paused: { label: "Paused", short: "Paused", icon: "i-paused" },
+    unknown: { label: "Unknown", short: "Unknown", icon: "i-unknown" },
+    offline: { label: "Offline", short: "Offline", icon: "i-offline" },
+    waiting: { label: "Waiting for the node", short: "Waiting", icon: "i-unknown" },
+  });
+
+  const CAMERA_STATES = Object.freeze({
+    connected: { label: "Camera connected", icon: "i-camera" },
+    degraded: { label: "Camera degraded", icon: "i-camera-warn" },
+    disconnected: { label: "Camera disconnected", icon: "i-camera-off" },
+    paused: { label: "Camera released (monitoring off)", icon: "i-camera-off" },
+  });
+
+  const TRENDS = Object.freeze({
+    improving: "Improving",
+    declining: "Declining",
+    stable: "Stable",
+    unknown: "Not enough days yet",
+  });
+
+  function postureMeta(name) {
+    return POSTURES[name] || POSTURES.unknown;
+  }
+
+  function cameraMeta(name) {
+    return CAMERA_STATES[name] || { label: `Camera ${name}`, icon: "i-camera-warn" };
+  }
+
+  /** 75 → "1 min 15 s", 3700 → "1 h 1 min", 8 → "8 s". */
+  function duration(seconds) {
+    if (!Number.isFinite(seconds) || seconds < 0) return "–";
+    const s = Math.floor(seconds);
+    if (s < 60) return `${s} s`;
+    const minutes = Math.floor(s / 60);
+    if (minutes < 60) return s % 60 ? `${minutes} min ${s % 60} s` : `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  }
+
+  /** Seconds as whole minutes or hours for totals: 0 → "0 min", 5000 → "1 h 23 min". */
+  function totalMinutes(seconds) {
+    if (!Number.isFinite(seconds) || seconds < 0) return "–";
+    const minutes = Math.round(seconds / 60);
+    if (minutes < 60) return `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  }
+
+  /** An age in seconds as "just now", "12 s ago", "3 min ago", "2 h ago", "3 days ago". */
+  function ago(seconds) {
+    if (!Number.isFinite(seconds)) return "never";
+    if (seconds < 2) return "just now";
+    if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+    const days = Math.floor(seconds / 86400);
+    return `${days} day${days === 1 ? "" : "s"} ago`;
+  }
+
+  function percent(value) {
+    return Number.isFinite(value) ? `${Math.round(value)} %` : "–";
+  }
+
+  /** "2026-11-24" → "Tue 24 Nov" (the date is the node's local day; no time zone shift). */
+  function dayLabel(isoDate) {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate || "");
+    if (!match) return isoDate || "?";
+    const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+    return date.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+  }
+
+  function clockTime(epochSeconds) {
+    if (!Number.isFinite(epochSeconds)) return "";
+    return new Date(epochSeconds * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function capitalise(text) {
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }
+
+  /** A one-line text for an `event` payload (uses the node's message when it sent one). */
+  function eventText(event) {
+    if (event.message) return capitalise(event.message);
+    const details = event.details || {};
+    switch (event.event_type) {
+      case "posture_alert":
+        return Number.isFinite(details.bad_s) ? `Bad posture for ${duration(details.bad_s)}` : "Bad posture for too long";
+      case "posture_corrected":
+        return "Posture corrected";
+      case "daily_summary":
+        return Number.isFinite(details.score) ? `Daily summary: score ${percent(details.score)}` : "Daily summary";
+      case "calibrated":
+        return "Calibrated";
+      case "command_rejected":
+        return "A command was rejected";
+      default:
+        return capitalise(String(event.event_type || "event").replace(/_/g, " "));
+    }
+  }
+
+  const EVENT_TITLES = Object.freeze({
+    posture_alert: "Alert",
+    posture_corrected: "Corrected",
+    alert_cleared: "Alert cleared",
+    streak: "Streak",
+    achievement: "Achievement",
+    daily_summary: "Daily summary",
+    calibrated: "Calibrated",
+    calibration_failed: "Calibration failed",
+    command_rejected: "Command rejected",
+  });
+
+  function eventTitle(type) {
+    return EVENT_TITLES[type] || capitalise(String(type || "event").replace(/_/g, " "));
+  }
+
+  DP.format = {
+    POSTURES,
+    TRENDS,
+    postureMeta,
+    cameraMeta,
+    duration,
+    totalMinutes,
+    ago,
+    percent,
+    dayLabel,
+    clockTime,
+    capitalise,
+    eventText,
+    eventTitle,
+  };
+})((window.DeskPulse = window.DeskPulse || {}));

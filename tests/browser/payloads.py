@@ -1,0 +1,186 @@
+"""A test publisher that speaks the node's contract: JSON payloads are built by edge_node.payloads models."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from edge_node.payloads import (
+    CameraError,
+    CameraStateName,
+    CameraStatus,
+    DayTotals,
+    Event,
+    History,
+    Info,
+    Posture,
+    PostureState,
+    Stats,
+    Trend,
+)
+from edge_node.topics import SETTINGS, NodeTopics, Setting
+from tests.support import Watcher
+
+RETAINED_LEAVES = ("availability", "state", "camera", "stats", "history", "info", "frame")
+
+
+class Publisher:
+    """A real paho client on the broker's TCP port that publishes what a node would."""
+
+    def __init__(self, port: int, *, username: str | None = None, password: str | None = None) -> None:
+        self.watcher = Watcher(port, (), username=username, password=password).wait_connected()
+        self.seq = 0
+
+    def close(self) -> None:
+        self.watcher.close()
+
+    def raw(self, topic: str, payload: bytes | str, *, retain: bool = True, qos: int = 1) -> None:
+        self.watcher.publish(topic, payload, qos=qos, retain=retain)
+
+    # ---- one topic each
+
+    def availability(self, node: str, value: str = "online") -> None:
+        self.raw(NodeTopics(node).availability, value)
+
+    def state(
+        self,
+        node: str,
+        posture: Posture,
+        *,
+        reason: str | None = None,
+        ts: float | None = None,
+        since: float | None = None,
+        retain: bool = True,
+        **fields: Any,
+    ) -> PostureState:
+        """Publish a posture state (a new `seq` each time) and return it."""
+        self.seq += 1
+        now = time.time() if ts is None else ts
+        state = PostureState(
+            node=node,
+            posture=posture,
+            present=posture in ("good", "bad"),
+            reason=reason,
+            since=now - 42 if since is None else since,
+            seq=self.seq,
+            ts=now,
+            frame_ts=now,
+            **fields,
+        )
+        self.raw(NodeTopics(node).state, state.model_dump_json(), retain=retain)
+        return state
+
+    def camera(
+        self, node: str, state: CameraStateName = "connected", *, error: CameraError | None = None
+    ) -> None:
+        now = time.time()
+        status = CameraStatus(
+            state=state,
+            source="/dev/video0",
+            resolution=(640, 360) if state == "connected" else None,
+            fps=30.0 if state == "connected" else None,
+            error=error,
+            retry_at=now + 20 if error else None,
+            since=now - 600,
+            ts=now,
+        )
+        self.raw(NodeTopics(node).camera, status.model_dump_json())
+
+    def stats(self, node: str, *, good_s: float, bad_s: float, away_s: float, alerts: int = 0) -> Stats:
+        now = time.time()
+        score = round(100 * good_s / (good_s + bad_s), 1) if good_s + bad_s else None
+        stats = Stats(
+            node=node,
+            today=DayTotals(
+                date=time.strftime("%Y-%m-%d"),
+                good_s=good_s,
+                bad_s=bad_s,
+                away_s=away_s,
+                score=score,
+                alerts=alerts,
+            ),
+            pipeline_fps=9.8,
+            inference_ms=18.4,
+            dropped_frames=3,
+            processed_frames=12_000,
+            uptime_s=3600,
+            rss_mb=182.0,
+            ts=now,
+        )
+        self.raw(NodeTopics(node).stats, stats.model_dump_json(), qos=0)
+        return stats
+
+    def history(
+        self, node: str, days: list[tuple[str, float, float, float]], *, trend: Trend = "improving"
+    ) -> History:
+        """`days`: (YYYY-MM-DD, good_s, bad_s, away_s), oldest first."""
+        totals = tuple(
+            DayTotals(
+                date=date,
+                good_s=good,
+                bad_s=bad,
+                away_s=away,
+                score=round(100 * good / (good + bad), 1) if good + bad else None,
+            )
+            for date, good, bad, away in days
+        )
+        history = History(
+            node=node,
+            days=totals,
+            trend=trend,
+            trend_rule="last 3 days vs the 4 before",
+            streak_days=2,
+            goal=80.0,
+            ts=time.time(),
+        )
+        self.raw(NodeTopics(node).history, history.model_dump_json())
+        return history
+
+    def info(self, node: str, *, name: str | None = None) -> None:
+        info = Info(
+            node=node,
+            version="0.1.0",
+            model="mediapipe-pose-full (mediapipe 0.10.18)",
+            started_at=time.time() - 3600,
+            mqtt_protocol="5",
+            config={"name": name, "frames": {"interval_s": 1.0}},
+        )
+        self.raw(NodeTopics(node).info, info.model_dump_json())
+
+    def setting(self, node: str, setting: Setting, value: str) -> None:
+        assert setting in SETTINGS
+        self.raw(NodeTopics(node).setting_state(setting), value)
+
+    def settings(self, node: str, **values: str) -> None:
+        defaults = {"monitoring": "ON", "frames": "ON", "alert_minutes": "10", "sensitivity": "medium"}
+        defaults["calibrate"] = "uncalibrated"
+        defaults.update(values)
+        for setting in SETTINGS:
+            self.setting(node, setting, defaults[setting])
+
+    def event(self, node: str, event_type: str, message: str = "", **details: object) -> None:
+        event = Event(node=node, event_type=event_type, ts=time.time(), message=message, details=details)
+        self.raw(NodeTopics(node).event, event.model_dump_json(), retain=False)
+
+    def frame(self, node: str, jpeg: bytes, *, qos: int = 0) -> None:
+        self.raw(NodeTopics(node).frame, jpeg, qos=qos)
+
+    # ---- a whole node
+
+    def node(
+        self, node: str, posture: Posture = "good", *, name: str | None = None, **state_fields: Any
+    ) -> PostureState:
+        """Everything retained a running node publishes at start, in its order."""
+        self.info(node, name=name)
+        self.settings(node)
+        self.camera(node)
+        self.availability(node, "online")
+        return self.state(node, posture, **state_fields)
+
+    def forget(self, node: str) -> None:
+        """Delete every retained topic of `node` (empty retained payloads), as `forget` does."""
+        topics = NodeTopics(node)
+        for leaf in RETAINED_LEAVES:
+            self.raw(f"{topics.base}/{leaf}", b"")
+        for setting in SETTINGS:
+            self.raw(topics.setting_state(setting), b"")
