@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge_node.config import BrokerAddress
 
@@ -287,7 +288,13 @@ class MqttLink:
         log.info("connected to %s (MQTT %s)", self._address.redacted(), self.protocol_name)
         with self._lock:
             for topic in self._subscriptions:
-                client.subscribe(topic, qos=1)
+                if self._protocol == MQTTProtocolVersion.MQTTv5:
+                    # Retain-as-published: a retained command sent while we are connected arrives
+                    # flagged as retained too, so it is ignored now as it will be on every reconnect.
+                    # MQTT 3.1.1 clears the flag on live delivery; only the reconnect replay shows it.
+                    client.subscribe(topic, options=SubscribeOptions(qos=1, retainAsPublished=True))
+                else:
+                    client.subscribe(topic, qos=1)
             self._connected.set()
             client.publish(self._availability, b"online", qos=1, retain=True)
             self._republish(client)
