@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "calibrate": "edge_node.calibrate_cli",
     "evaluate": "edge_node.evaluate",
     "stats": "edge_node.stats_cli",
+    "forget": "edge_node.forget",
 }
 
 # (flag dest, config path) for the flags shared by every command that needs a config.
