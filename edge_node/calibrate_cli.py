@@ -133,5 +133,7 @@ def _calibrate_local(config: Config) -> int:
         capture.stop()
         estimator.close()
     JsonStore(config.data_dir).save(CALIBRATION_FILE, baseline)
-    print(f"calibrated from {baseline.frames} frames; baseline saved in {config.data_dir}")
+    shown = ", ".join(f"{name} {value:g}" for name, value in baseline.measures.items())
+    print(f"calibrated from {baseline.frames} frames ({baseline.view} view: {shown})")
+    print(f"baseline saved in {config.data_dir}; a running node reads it when it starts")
     return 0

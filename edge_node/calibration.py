@@ -63,6 +63,11 @@ class Calibrator:
         """The median of each measure; raise CalibrationRefused when nobody (or too little) was seen."""
         if self.frames_seen == 0:
             raise CalibrationRefused("no frames arrived during calibration (is the camera working?)")
+        if self.frames_seen < MIN_FRAMES:
+            raise CalibrationRefused(
+                f"only {self.frames_seen} frames arrived during calibration, {MIN_FRAMES} are needed "
+                "(is the camera stalling?); try again"
+            )
         needed = max(MIN_FRAMES, MIN_PERSON_SHARE * self.frames_seen)
         if self.persons_seen < needed:
             raise CalibrationRefused(
