@@ -1,0 +1,147 @@
+"""Run the benchmarks, print tables and write JSON: `python -m bench [--quick | --full] [options]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.common import ROOT, load_photos, machine, scratch
+
+log = logging.getLogger("bench")
+
+SECTIONS = ("pipeline", "latency", "fanout", "frames", "soak")
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {"seconds": 3.0, "latency_s": 6.0, "fanout": "10,100", "fanout_s": 4.0, "soak_min": 0.5},
+    "full": {
+        "seconds": 20.0,
+        "latency_s": 30.0,
+        "fanout": "0,10,100,1000",
+        "fanout_s": 20.0,
+        "soak_min": 30.0,
+    },
+}
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--quick", dest="profile", action="store_const", const="quick", help="about two minutes"
+    )
+    mode.add_argument("--full", dest="profile", action="store_const", const="full", help="the README figures")
+    parser.set_defaults(profile="quick")
+    parser.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    parser.add_argument("--seconds", type=float, help="pipeline: seconds per run")
+    parser.add_argument("--latency-seconds", type=float, help="latency: seconds per broker")
+    parser.add_argument("--fanout", help="fan-out: comma-separated subscriber counts, e.g. 10,100,1000")
+    parser.add_argument("--fanout-seconds", type=float, help="fan-out: measuring window per count")
+    parser.add_argument("--soak-minutes", type=float, help="soak: how long (30 for the README figure)")
+    parser.add_argument("--soak-interval", type=float, default=None, help="soak: seconds between samples")
+    parser.add_argument("--no-shared", action="store_true", help="only the photos scikit-image ships")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for noisy in ("edge_node", "paho"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    profile = PROFILES[args.profile]
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    unknown = only - set(SECTIONS)
+    if unknown:
+        print(
+            f"unknown section(s) {', '.join(sorted(unknown))}; pick from {', '.join(SECTIONS)}",
+            file=sys.stderr,
+        )
+        return 2
+    seconds = args.seconds or profile["seconds"]
+    counts = [int(n) for n in (args.fanout or profile["fanout"]).split(",")]
+    soak_min = args.soak_minutes if args.soak_minutes is not None else profile["soak_min"]
+    soak_interval = args.soak_interval or (5.0 if soak_min >= 5 else 1.0)
+
+    results: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "scripts/bench.sh " + shlex.join(argv) if argv else "scripts/bench.sh",
+        "profile": args.profile,
+        "machine": machine(),
+        "load": {},
+    }
+    photos = load_photos(shared=not args.no_shared)
+    results["photos"] = len(photos)
+    started = time.monotonic()
+    with scratch("deskpulse-bench-") as workdir:
+        from bench import fanout, frames, latency, pipeline, soak
+        from tests.support import Mosquitto
+
+        video: Path | None = None
+        if {"frames", "soak"} & only:
+            video = frames.write_video(workdir / "desk.avi", photos)
+
+        def section(name: str, run: Callable[[], dict[str, Any]]) -> None:
+            if name not in only:
+                return
+            log.info("== %s", name)
+            load_before = [round(v, 2) for v in os.getloadavg()]
+            t0 = time.monotonic()
+            try:
+                results[name] = run()
+            except Exception as exc:  # one broken section must not lose the others' numbers
+                log.exception("%s failed", name)
+                results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            results[name]["elapsed_s"] = round(time.monotonic() - t0, 1)
+            results["load"][name] = {"before": load_before, "after": [round(v, 2) for v in os.getloadavg()]}
+            _save(args.out, results)
+
+        if {"pipeline", "latency"} & only:
+            broker = Mosquitto(workdir / "mosquitto").start()
+            try:
+                section("pipeline", lambda: pipeline.run(workdir / "pipeline", broker.url, photos, seconds))
+                section(
+                    "latency",
+                    lambda: latency.run(
+                        workdir / "latency", broker.port, photos, args.latency_seconds or profile["latency_s"]
+                    ),
+                )
+            finally:
+                broker.stop()
+        section(
+            "fanout",
+            lambda: fanout.run(
+                workdir / "fanout", photos, counts, args.fanout_seconds or profile["fanout_s"]
+            ),
+        )
+        if video is not None:
+            section("frames", lambda: frames.run(workdir / "frames", photos, video, max(seconds, 10.0)))
+            section("soak", lambda: soak.run(workdir / "soak", video, soak_min, soak_interval))
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    path = _save(args.out, results)
+    print(report.render(results))
+    print(f"\nJSON: {path}")
+    return 0 if all(results.get(name, {}).get("error") is None for name in SECTIONS) else 1
+
+
+def _save(folder: Path, results: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = results["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    path = folder / f"bench-{results['profile']}-{stamp}.json"
+    text = json.dumps(results, indent=1)
+    path.write_text(text)
+    (folder / "latest.json").write_text(text)
+    return path
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

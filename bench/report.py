@@ -1,0 +1,317 @@
+"""Tables from a bench result (markdown, readable in a terminal too): `python -m bench.report [file.json]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A markdown table with padded columns."""
+    cells = [[str(h) for h in headers]] + [["-" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def verdict(met: object) -> str:
+    return "met" if met is True else ("missed" if met is False else "-")
+
+
+def _pipeline(p: dict[str, Any]) -> str:
+    t, x, s = p["threaded"], p["stress"], p["sequential"]
+    head = table(
+        [
+            "run",
+            "camera fps",
+            "bare MediaPipe fps",
+            "pipeline fps",
+            "pipeline / bare",
+            "per-slice ratio p50",
+            "inference p50 ms (in node)",
+        ],
+        [
+            [
+                f"camera {r['camera_factor']}x the model",
+                r["camera_fps"],
+                r["bare_fps"],
+                r["fps"],
+                f"{100 * r['ratio']:.1f} %",
+                r["ratio_per_round"]["p50"],
+                r["inference_ms"]["p50"],
+            ]
+            for r in (t, x)
+        ],
+    )
+    stages = table(
+        ["stage", "calls", "mean ms", "p50 ms", "p95 ms"],
+        [[name, v["n"], v["mean"], v["p50"], v["p95"]] for name, v in s["stages_ms"].items()],
+    )
+    title = f"Per stage (Node.process driven back to back, {s['fps']} fps including decode):"
+    return f"{head}\n\n{title}\n\n{stages}"
+
+
+def _latency(lat: dict[str, Any]) -> str:
+    rows = []
+    for name in ("mosquitto", "amqtt"):
+        r = lat.get(name)
+        if not r:
+            continue
+        e, m, t, i = (
+            r["capture_to_received_ms"],
+            r["minus_inference_ms"],
+            r["publish_to_received_ms"],
+            r["inference_ms"],
+        )
+        rows.append(
+            [
+                name,
+                r["states"],
+                e["p50"],
+                e["p95"],
+                e["p99"],
+                m["p50"],
+                m["p95"],
+                m["p99"],
+                t["p95"],
+                i["p95"],
+                r["budget_p95_ms"],
+                verdict(r["met"]),
+            ]
+        )
+    return table(
+        [
+            "broker",
+            "states",
+            "p50",
+            "p95",
+            "p99",
+            "-inf p50",
+            "-inf p95",
+            "-inf p99",
+            "publish→recv p95",
+            "inference p95",
+            "budget p95",
+            "verdict",
+        ],
+        rows,
+    )
+
+
+def _fanout(f: dict[str, Any]) -> str:
+    rows = []
+    for r in f["rows"]:
+        lat = r.get("state_latency_ms") or {}
+        rows.append(
+            [
+                r["mode"],
+                r["clients"],
+                r.get("connected"),
+                r.get("delivery_pct"),
+                lat.get("p50"),
+                lat.get("p95"),
+                r["broker"]["cpu_pct"],
+                r["broker"]["rss_mb"],
+                r["node"]["cpu_pct"],
+                r.get("frame_bytes_per_client_s"),
+                r.get("load_client_cpu_pct"),
+            ]
+        )
+    return table(
+        [
+            "mode",
+            "N",
+            "connected",
+            "delivered %",
+            "state p50 ms",
+            "state p95 ms",
+            "broker CPU %",
+            "broker RSS MB",
+            "node CPU %",
+            "frame B/s per client",
+            "load client CPU %",
+        ],
+        rows,
+    )
+
+
+def _frames(fr: dict[str, Any]) -> str:
+    enc = table(
+        ["camera frame", "KB mean", "KB max", "encode ms p50", "lowest quality used"],
+        [
+            [k, v["kb"]["mean"], v["kb"]["max"], v["encode_ms"]["p50"], v["min_quality"]]
+            for k, v in fr["encoded"]["camera_frames"].items()
+        ],
+    )
+    wire = fr["wire"]
+    topics = table(
+        ["topic", "msgs/s", "bytes mean", "bytes max", "bytes/s"],
+        [
+            [k, v["per_s"], v["bytes_mean"], v["bytes_max"], v["bytes_per_s"]]
+            for k, v in wire["topics"].items()
+        ],
+    )
+    return (
+        f"{enc}\n\nOn the wire (real daemon at its defaults, {wire['seconds']} s):\n\n{topics}\n\n"
+        f"Total {wire['total_bytes_per_s']} B/s per subscriber of deskpulse/<node>/#."
+    )
+
+
+def _soak(s: dict[str, Any]) -> str:
+    return table(
+        [
+            "minutes",
+            "RSS first MB",
+            "RSS last MB",
+            "RSS peak MB",
+            "growth %",
+            "slope MB/h",
+            "CPU mean %",
+            "pipeline fps",
+            "dropped",
+            "verdict",
+        ],
+        [
+            [
+                s["minutes"],
+                s["rss_first_mb"],
+                s["rss_last_mb"],
+                s["rss_peak_mb"],
+                s["rss_growth_pct"],
+                s["rss_slope_mb_per_h"],
+                s["cpu_mean_pct"],
+                s["node_stats"].get("pipeline_fps"),
+                s["node_stats"].get("dropped_frames"),
+                verdict(s["met"]),
+            ]
+        ],
+    )
+
+
+def budgets(results: dict[str, Any]) -> str:
+    """One line per DESIGN.md budget: measured figure and verdict."""
+    rows = []
+    p = results.get("pipeline")
+    if p and "error" not in p:
+        rows.append(
+            [
+                "pipeline ≥ 90 % of bare inference fps",
+                f"{100 * p['ratio_threaded']:.1f} % ({p['threaded']['fps']} / {p['bare_fps']} fps)",
+                verdict(p["met"]),
+            ]
+        )
+    lat = results.get("latency")
+    if lat and "error" not in lat:
+        for name in ("mosquitto", "amqtt"):
+            r = lat.get(name)
+            if r:
+                rows.append(
+                    [
+                        f"latency p95 ≤ inference p95 + 15 ms ({name})",
+                        f"{r['capture_to_received_ms']['p95']} ms ≤ {r['budget_p95_ms']} ms",
+                        verdict(r["met"]) if name == "mosquitto" else verdict(r["met"]) + " (not a budget)",
+                    ]
+                )
+    f = results.get("fanout")
+    if f and "error" not in f:
+        top = max(r["clients"] for r in f["rows"])
+        for mode, met in f["met_by_mode"].items():
+            row = next((r for r in f["rows"] if r["clients"] == top and r["mode"] == mode), None)
+            if row:
+                rows.append(
+                    [
+                        f"fan-out {top} WS subscribers, {mode}",
+                        f"{row['delivery_pct']} % delivered, p95 {row['state_latency_ms']['p95']} ms",
+                        verdict(met),
+                    ]
+                )
+        for mode, by_n in f["node_cpu_pct_by_n"].items():
+            if by_n:
+                rows.append(
+                    [
+                        f"node CPU independent of N ({mode})",
+                        ", ".join(f"N={n}: {cpu} %" for n, cpu in by_n.items()),
+                        "-",
+                    ]
+                )
+    fr = results.get("frames")
+    if fr and "error" not in fr:
+        rows.append(
+            [
+                "default frame ≤ 40 KB",
+                f"max {fr['wire']['frame_kb_max']} KB on the wire",
+                verdict(fr["wire"]["met"]),
+            ]
+        )
+    s = results.get("soak")
+    if s and "error" not in s:
+        rows.append(
+            [
+                f"RSS ≤ 300 MB, growth ≤ 10 % ({s['minutes']} min)",
+                f"peak {s['rss_peak_mb']} MB, growth {s['rss_growth_pct']} %",
+                verdict(s["met"]),
+            ]
+        )
+    for name in ("pipeline", "latency", "fanout", "frames", "soak"):
+        if name in results and "error" in results[name]:
+            rows.append([name, results[name]["error"], "error"])
+    return table(["budget (DESIGN.md)", "measured", "verdict"], rows)
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    parts = [
+        f"DeskPulse Edge bench, {results['date']}, `{results['command']}`",
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
+        f"mediapipe {m['mediapipe']}, {m['mosquitto']}, Node.js {m['node_js']}; "
+        f"load average at start {m['load_average']}",
+        "",
+        "## Budgets",
+        "",
+        budgets(results),
+    ]
+    sections = {
+        "pipeline": _pipeline,
+        "latency": _latency,
+        "fanout": _fanout,
+        "frames": _frames,
+        "soak": _soak,
+    }
+    titles = {
+        "pipeline": "Pipeline (fps)",
+        "latency": "Latency: capture → state received (ms)",
+        "fanout": "Fan-out: WebSocket subscribers on mosquitto",
+        "frames": "Frames at the defaults",
+        "soak": "Soak",
+    }
+    for name, render_section in sections.items():
+        data = results.get(name)
+        if data and "error" not in data:
+            load = results.get("load", {}).get(name, {})
+            parts += [
+                "",
+                f"## {titles[name]}",
+                "",
+                render_section(data),
+                "",
+                f"(load average before {load.get('before')}, after {load.get('after')}; "
+                f"{data.get('elapsed_s')} s)",
+            ]
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    path = Path(argv[0]) if argv else ROOT / "bench" / "results" / "latest.json"
+    print(render(json.loads(path.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
