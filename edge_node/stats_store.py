@@ -65,6 +65,7 @@ SCHEMA_VERSION: Final = len(MIGRATIONS)
 _SQLITE_CORRUPT = 11
 _SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
+SQLITE_HEADER = b"SQLite format 3\x00"
 _CORRUPT_WORDS = ("malformed", "not a database", "unable to open database file")
 
 
@@ -176,6 +177,25 @@ def error_kind(exc: BaseException) -> str:
     return "corrupt" if any(word in text for word in _CORRUPT_WORDS) else "other"
 
 
+def _is_cantopen(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_CANTOPEN
+    return "unable to open database file" in str(exc).lower()
+
+
+def _healthy_but_unopenable(path: Path, exc: BaseException) -> bool:
+    """SQLITE_CANTOPEN on a readable SQLite file: a problem beside it (e.g. a -shm file owned by
+    another user), not damage, so the file must not be moved aside."""
+    if not _is_cantopen(exc):
+        return False
+    try:
+        with path.open("rb") as handle:
+            return handle.read(16) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
 def _describe(exc: BaseException) -> str:
     name = getattr(exc, "sqlite_errorname", None)
     return f"{exc} ({name})" if name else str(exc) or type(exc).__name__
@@ -238,8 +258,13 @@ def read_snapshot(path: Path) -> Snapshot:
     """Read a store without changing it (safe while the node writes it: WAL); raise StoreError."""
     if not path.is_file():
         raise StoreError(f"no statistics yet: {path} does not exist (the node creates it when it runs)")
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    if not path.with_name(path.name + "-wal").exists():
+        # No WAL: no node has the file open. Reading it as immutable creates no -wal/-shm files,
+        # which (owned by whoever ran this) could keep the node's own user from opening it later.
+        uri += "&immutable=1"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {_describe(exc)}") from exc
     try:
@@ -315,7 +340,11 @@ class StatsStore:
         except (SchemaTooNewError, MigrationError) as exc:
             return self._connect_memory(f"{exc}; the file is left as it is")
         except (sqlite3.Error, CorruptError, OSError) as exc:
-            if isinstance(exc, OSError) or error_kind(exc) != "corrupt":
+            if (
+                isinstance(exc, OSError)
+                or error_kind(exc) != "corrupt"
+                or _healthy_but_unopenable(self.path, exc)
+            ):
                 return self._connect_memory(f"cannot open it ({_describe(exc)}); the file is left as it is")
             return self._recover(_describe(exc))
 

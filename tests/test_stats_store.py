@@ -168,6 +168,33 @@ def test_an_unreadable_file_is_moved_aside_and_a_fresh_one_started(
     assert set(read_snapshot(path).days) == {"2025-06-02"}
 
 
+def test_a_healthy_file_that_cannot_be_opened_is_not_moved_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / FILE_NAME
+    first = StatsStore(path)
+    first.write(Batch(days={"2025-06-02": day("2025-06-02")}))
+    first.close()
+    (tmp_path / f"{FILE_NAME}-wal").mkdir()  # SQLite cannot open the WAL beside it: SQLITE_CANTOPEN
+    store = StatsStore(path)
+    assert store.in_memory
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    assert any("the file is left as it is" in r.getMessage() for r in caplog.records)
+    (tmp_path / f"{FILE_NAME}-wal").rmdir()
+    assert set(read_snapshot(path).days) == {"2025-06-02"}
+
+
+def test_reading_a_closed_store_leaves_no_files_behind(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    store = StatsStore(path)
+    store.write(Batch(days={"2025-06-02": day("2025-06-02")}))
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [FILE_NAME]
+    assert set(read_snapshot(path).days) == {"2025-06-02"}
+    # No -wal/-shm owned by the reader, which could keep the node's own user out later.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [FILE_NAME]
+
+
 def test_with_no_usable_data_dir_the_statistics_live_in_memory(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
