@@ -92,8 +92,7 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
     client.loop_start()
     try:
         filters = [discovery.device_config, discovery.component_config("+", "+")]
-        if not keep_state:
-            filters.append(node.base + "/#")  # every topic of this node
+        filters.append(node.availability if keep_state else node.base + "/#")  # or every node topic
         result, _mid = client.subscribe([(topic, 1) for topic in filters])
         if result != paho.MQTT_ERR_SUCCESS or not seen.subscribed.wait(CONNECT_TIMEOUT_S):
             print(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.ha.harness import HomeAssistant, Install, ensure_installed, find_interpreter
+from tests.ha.scenario import example_automations
 from tests.support import Mosquitto
 
 
@@ -32,9 +33,10 @@ def ha_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
 def home_assistant(
     ha_install: Install, ha_broker: Mosquitto, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HomeAssistant]:
-    """A fresh Home Assistant (owner user, token, MQTT entry with discovery) on loopback."""
+    """A fresh Home Assistant (owner user, token, MQTT entry with discovery, the docs' example
+    automations) on loopback."""
     workdir: Path = tmp_path_factory.mktemp("home-assistant")
-    instance = HomeAssistant(ha_install, workdir, mqtt_port=ha_broker.port)
+    instance = HomeAssistant(ha_install, workdir, mqtt_port=ha_broker.port, automations=example_automations())
     try:
         instance.start()
     except BaseException:

@@ -210,6 +210,7 @@ class HomeAssistant:
     workdir: Path
     mqtt_port: int
     port: int = field(default_factory=free_port)
+    automations: str | None = None  # automations.yaml for the config dir
     process: subprocess.Popen[bytes] | None = None
     token: str = ""
 
@@ -234,7 +235,11 @@ class HomeAssistant:
         first = not self.config_dir.exists()
         if first:
             self.config_dir.mkdir(parents=True)
-            (self.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML.format(port=self.port))
+            configuration = CONFIGURATION_YAML.format(port=self.port)
+            if self.automations is not None:
+                (self.config_dir / "automations.yaml").write_text(self.automations)
+                configuration += "\nautomation: !include automations.yaml\n"
+            (self.config_dir / "configuration.yaml").write_text(configuration)
             self.install.helper("preseed", str(self.config_dir))
         out = (self.workdir / "hass.out").open("ab")
         self.process = subprocess.Popen(

@@ -19,84 +19,24 @@ import pytest
 from edge_node import __version__
 from edge_node.payloads import Event
 from tests.ha.harness import HomeAssistant
-from tests.support import ROOT, Daemon, Mosquitto, Received, Watcher, wait_until
+from tests.ha.scenario import (
+    DASHBOARD_URL,
+    DEVICE_NAME,
+    ENTITIES,
+    KEEPALIVE_S,
+    NODE,
+    Node,
+    example_automations,
+)
+from tests.support import ROOT, Mosquitto, wait_until
 
 pytestmark = [pytest.mark.ha, pytest.mark.slow]
 
-NODE = "ha-desk"
-DEVICE_NAME = "DeskPulse HA desk"
-DASHBOARD_URL = "http://deskpulse.example:8080/"
-KEEPALIVE_S = 5
 WAIT_S = 45.0
-
-# The public contract (docs/homeassistant.md): entity ids are deskpulse_<node>_<key>, '-' → '_'.
-ENTITIES = {
-    "sensor.deskpulse_ha_desk_posture": None,
-    "binary_sensor.deskpulse_ha_desk_bad_posture": None,
-    "binary_sensor.deskpulse_ha_desk_presence": None,
-    "sensor.deskpulse_ha_desk_score": None,
-    "sensor.deskpulse_ha_desk_good_minutes": None,
-    "sensor.deskpulse_ha_desk_bad_minutes": None,
-    "camera.deskpulse_ha_desk_camera": None,
-    "event.deskpulse_ha_desk_alert": None,
-    "switch.deskpulse_ha_desk_monitoring": None,
-    "switch.deskpulse_ha_desk_frames": "config",
-    "number.deskpulse_ha_desk_alert_minutes": "config",
-    "select.deskpulse_ha_desk_sensitivity": "config",
-    "button.deskpulse_ha_desk_calibrate": "config",
-    "sensor.deskpulse_ha_desk_calibration": "diagnostic",
-    "sensor.deskpulse_ha_desk_camera_state": "diagnostic",
-    "sensor.deskpulse_ha_desk_fps": "diagnostic",
-    "sensor.deskpulse_ha_desk_inference_ms": "diagnostic",
-    "sensor.deskpulse_ha_desk_dropped_frames": "diagnostic",
-}
 MONITORING = "switch.deskpulse_ha_desk_monitoring"
 POSTURE = "sensor.deskpulse_ha_desk_posture"
 CAMERA = "camera.deskpulse_ha_desk_camera"
 ALERT = "event.deskpulse_ha_desk_alert"
-
-
-class Node:
-    """The daemon under test and a watcher of everything it publishes."""
-
-    def __init__(self, workdir: Path, broker: Mosquitto, source: Path) -> None:
-        self.workdir = workdir
-        self.broker = broker
-        self.config = workdir / "deskpulse.toml"
-        self.config.write_text(
-            f'node_id = "{NODE}"\n'
-            f'name = "{DEVICE_NAME}"\n'
-            f'data_dir = "{workdir / "data"}"\n'
-            f'dashboard_url = "{DASHBOARD_URL}"\n'
-            "[camera]\n"
-            f'source = "{source}"\nloop = true\nmax_fps = 4\n'
-            "[mqtt]\n"
-            f'broker = "{broker.url}"\nkeepalive = {KEEPALIVE_S}\n'
-            "[posture]\ncalibrate_s = 1\n"
-            "[stats]\npublish_interval_s = 5\n"
-        )
-        self.daemon: Daemon | None = None
-        self.watcher = Watcher(broker.port, ("deskpulse/#", "homeassistant/#")).wait_connected()
-
-    def start(self, **env: str) -> Daemon:
-        self.daemon = Daemon(["--config", str(self.config)], self.workdir, env=dict(env)).start()
-        return self.daemon
-
-    def stop(self) -> None:
-        if self.daemon is not None:
-            self.daemon.stop()
-
-    def topic(self, leaf: str) -> str:
-        return f"deskpulse/{NODE}/{leaf}"
-
-    def latest(self, leaf: str) -> Received | None:
-        messages = self.watcher.on(self.topic(leaf))
-        return messages[-1] if messages else None
-
-    def state(self) -> dict[str, Any]:
-        latest = self.latest("state")
-        assert latest is not None, "the node published no state"
-        return dict(latest.json())
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +55,7 @@ def node(
         )
         yield subject
     finally:
-        subject.stop()
-        subject.watcher.close()
+        subject.close()
 
 
 def wait_state(ha: HomeAssistant, entity_id: str, expected: str, timeout: float = WAIT_S) -> None:
@@ -229,6 +168,35 @@ def test_event_entity_fires_on_alerts_only(home_assistant: HomeAssistant, node: 
     attributes = ha.states()[ALERT]["attributes"]
     assert attributes["event_type"] == "posture_alert"
     assert attributes["message"] == "sit up"
+    # The example automation in docs/ha-automations.yaml turns it into a notification.
+    notification = wait_until(
+        lambda: next(
+            (
+                n
+                for n in ha.ws("persistent_notification/get")
+                if n["notification_id"] == "deskpulse_ha_desk_alert"
+            ),
+            None,
+        ),
+        WAIT_S,
+        what="the example automation's notification",
+    )
+    assert (notification["title"], notification["message"]) == ("Sit up straight", "sit up")
+
+
+def test_the_example_automations_load(home_assistant: HomeAssistant) -> None:
+    ids = [
+        line.split(":", 1)[1].strip()
+        for line in example_automations().splitlines()
+        if line.startswith("- id:")
+    ]
+    assert len(ids) == 3
+    automations = {
+        s["attributes"].get("id"): s["state"]
+        for s in home_assistant.states().values()
+        if s["entity_id"].startswith("automation.")
+    }
+    assert {i: automations.get(i) for i in ids} == dict.fromkeys(ids, "on")
 
 
 # --------------------------------------------------------------------------- commands
