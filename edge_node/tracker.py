@@ -291,7 +291,6 @@ class Tracker:
         background_writes: bool = True,
     ) -> None:
         self._node_id = node_id
-        self._alerts = alerts
         self._stats = stats
         self._clock = clock
         self._flush_interval_s = flush_interval_s
@@ -314,7 +313,7 @@ class Tracker:
         self._new_achievements: dict[str, Achievement] = {}
         self._meta_dirty = False
         self._prune_before: str | None = None
-        self._dirty: set[str] = {"stats", "history"}
+        self._dirty: set[str] = set()  # the node publishes both at start anyway
         self._events: list[Event] = []
         self._last: tuple[Posture, float] | None = None
         self._bounds: tuple[date, float, float] | None = None
@@ -341,7 +340,6 @@ class Tracker:
 
     def set_alert_minutes(self, minutes: float) -> None:
         """Change the alert threshold; a running bad streak is measured against the new one."""
-        self._alerts = self._alerts.model_copy(update={"alert_minutes": minutes})
         self._timer.alert_s = float(minutes) * 60
 
     def observe(self, posture: Posture, now: float) -> list[Event]:
@@ -413,7 +411,8 @@ class Tracker:
     def take_dirty(self) -> set[str]:
         """What changed since the last call and should be published now: "stats" and/or "history".
 
-        "stats" after a posture change, an alert or a day change; "history" after a day change.
+        "stats" after a posture change, an alert or a day change; "history" after a day change or a day
+        closed at start (the node publishes both at start anyway, so nothing is dirty before).
         """
         dirty, self._dirty = self._dirty, set()
         return dirty
