@@ -80,7 +80,12 @@
         store: this.store,
         onChange: () => this.view.requestRender(),
       });
-      this.view = new DP.View({ store: this.store, connection: this.connection, elements: this.elements });
+      this.view = new DP.View({
+        store: this.store,
+        connection: this.connection,
+        elements: this.elements,
+        onFocus: (id) => this.connection.watchFrames(id ? [id] : []),
+      });
       this.view.problems = this.options.problems;
       this.commandTimers = new Map();
     }
@@ -180,7 +185,7 @@
 
     command(nodeId, setting, value) {
       if (!this.connection.canControl) return;
-      this.store.setCommand(nodeId, setting, { status: "sending", message: "" });
+      this.store.setCommand(nodeId, setting, { status: "sending", message: "", value });
       const key = `${nodeId}/${setting}`;
       window.clearTimeout(this.commandTimers.get(key));
       this.connection
@@ -188,7 +193,7 @@
         .then(() => {
           const record = this.store.nodes.get(nodeId);
           if (record && record.commands[setting] && record.commands[setting].status === "sending") {
-            this.store.setCommand(nodeId, setting, { status: "sent", message: "" });
+            this.store.setCommand(nodeId, setting, { status: "sent", message: "", value });
           }
           this.commandTimers.set(
             key,

@@ -1,10 +1,11 @@
 /* DeskPulse dashboard: the one module that owns the MQTT connections (MQTT.js over WebSockets).
 
    Two connections per page: `state` carries every small topic and the commands; `frames` carries only the
-   JPEG frames. mosquitto 2.0.11 holds a WebSocket message above ~8 KiB for one or more 100 ms service passes
-   and everything queued behind it on that connection waits too, so frames on their own connection keep
-   posture state fast (docs/dashboard.md has the measurements). `?frames=shared` puts them on one
-   connection, for comparison.
+   JPEG frames, and only of the node in the full view. mosquitto 2.0.11 writes about 4 KiB per WebSocket per
+   100 ms service pass, and whatever is queued behind a large message on that connection waits too: frames
+   on their own connection keep posture state fast, and one node's frames at a time keep the frame stream
+   within what the connection can carry (docs/dashboard.md has the measurements). `?frames=shared` puts
+   frames on the state connection, for comparison.
 
    MQTT 5 first (its PUBACK tells whether an account may send commands); a broker that refuses it, such as
    the embedded amqtt, gets MQTT 3.1.1. Credentials live in memory only; app.js decides about sessionStorage. */
@@ -33,8 +34,8 @@
     return filters;
   }
 
-  function frameFilters(nodes) {
-    return (nodes.length ? nodes : ["+"]).map((node) => `${C.TOPIC_PREFIX}/${node}/frame`);
+  function frameFilter(node) {
+    return `${C.TOPIC_PREFIX}/${node}/frame`;
   }
 
   /** Split `deskpulse/<node>/<leaf…>`; null for anything else. */
@@ -44,13 +45,15 @@
     return { node: parts[1], leaf: parts.slice(2).join("/") };
   }
 
-  /** One MQTT.js client: connects, subscribes on every (re)connect, reports its status. */
+  /** One MQTT.js client: connects, subscribes on every (re)connect, reports its status.
+      `filters` are fixed; `extra` (frame filters, QoS 0) follow the page's focus via setExtra(). */
   class Link {
-    constructor({ url, role, filters, qos, credentials, protocolVersion, allowFallback, onMessage, onStatus, onSubscribed }) {
+    constructor({ url, role, filters, qos, extra, credentials, protocolVersion, allowFallback, onMessage, onStatus, onSubscribed }) {
       this.url = url;
       this.role = role;
       this.filters = filters;
       this.qos = qos;
+      this.extra = new Set(extra || []);
       this.credentials = credentials;
       this.protocolVersion = protocolVersion;
       this.allowFallback = allowFallback;
@@ -92,7 +95,9 @@
         this.setStatus("connected");
         const subscriptions = {};
         for (const filter of this.filters) subscriptions[filter] = { qos: this.qos };
+        for (const filter of this.extra) subscriptions[filter] = { qos: 0 };
         const token = this.onSubscribed ? this.onSubscribed.begin() : null;
+        if (!Object.keys(subscriptions).length) return;
         client.subscribe(subscriptions, (error) => {
           if (error) console.warn("DeskPulse: subscribing on the %s connection failed: %s", this.role, error.message);
           if (token) this.onSubscribed.end(token);
@@ -137,6 +142,23 @@
       this.status.message = error && error.message ? error.message : "";
     }
 
+    /** Replace the extra (frame) subscriptions; applied now when connected, else on the next connect. */
+    setExtra(filters) {
+      const wanted = new Set(filters);
+      const added = [...wanted].filter((f) => !this.extra.has(f));
+      const removed = [...this.extra].filter((f) => !wanted.has(f));
+      this.extra = wanted;
+      if (!this.connected) return;
+      if (removed.length) this.client.unsubscribe(removed);
+      if (added.length) {
+        const subscriptions = {};
+        for (const filter of added) subscriptions[filter] = { qos: 0 };
+        this.client.subscribe(subscriptions, (error) => {
+          if (error) console.warn("DeskPulse: subscribing to %s failed: %s", added.join(", "), error.message);
+        });
+      }
+    }
+
     close() {
       this.closed = true;
       if (this.client) this.client.end(true);
@@ -160,6 +182,7 @@
       this.stateLink = null;
       this.framesLink = null;
       this.pendingSignIn = null;
+      this.frameNodes = [];
     }
 
     /** The page-level status: connecting, connected, reconnecting, refused (needs sign-in) or error. */
@@ -197,12 +220,12 @@
 
     makeStateLink(credentials, protocolVersion) {
       const shared = this.frameMode === "shared";
-      const filters = stateFilters(this.nodes).concat(shared ? frameFilters(this.nodes) : []);
       return new Link({
         url: this.url,
         role: "state",
-        filters,
+        filters: stateFilters(this.nodes),
         qos: 1,
+        extra: shared ? this.frameNodes.map(frameFilter) : [],
         credentials,
         protocolVersion,
         allowFallback: this.requestedProtocol === null,
@@ -219,8 +242,9 @@
       return new Link({
         url: this.url,
         role: "frames",
-        filters: frameFilters(this.nodes),
+        filters: [],
         qos: 0,
+        extra: this.frameNodes.map(frameFilter),
         credentials: this.credentials,
         protocolVersion: this.stateLink.protocolVersion,
         allowFallback: false,
@@ -242,6 +266,16 @@
           this.store.endResync(token);
         }
       }, C.RESYNC_SETTLE_MS);
+    }
+
+    /** Receive frames of these nodes only (the one in the full view); the store forgets the others'. */
+    watchFrames(nodeIds) {
+      const ids = nodeIds.filter((id) => C.NODE_ID_PATTERN.test(id));
+      if (ids.join(",") === this.frameNodes.join(",")) return;
+      this.frameNodes = ids;
+      const link = this.frameMode === "shared" ? this.stateLink : this.framesLink;
+      if (link) link.setExtra(ids.map(frameFilter));
+      this.store.keepFramesOf(ids);
     }
 
     linkStatus(link) {
@@ -372,6 +406,7 @@
         state: this.status,
         frames: this.framesStatus,
         frameMode: this.frameMode,
+        frameNodes: this.frameNodes,
         protocolVersion: this.protocolVersion,
         user: this.user,
         role: this.role,
@@ -380,5 +415,5 @@
   }
 
   DP.Connection = Connection;
-  DP.connectionInternals = { stateFilters, frameFilters, parseTopic };
+  DP.connectionInternals = { stateFilters, frameFilter, parseTopic };
 })((window.DeskPulse = window.DeskPulse || {}));

@@ -106,6 +106,7 @@
         lastProblem: null,
         stateDelaysMs: [],
         liveStates: [],
+        frameArrivals: [],
         counts: {},
       };
     }
@@ -188,6 +189,8 @@
       } else if (leaf === "frame") {
         record.frame = value;
         this.frameVersion += 1;
+        diag.frameArrivals.push(receivedAt);
+        if (diag.frameArrivals.length > C.LATENCY_SAMPLES) diag.frameArrivals.shift();
       } else {
         record[leaf] = value;
       }
@@ -304,6 +307,22 @@
         if (!record.hasRetained()) this.nodes.delete(record.id);
       }
       if (dropped) this.changed();
+    }
+
+    /** Forget the frames of nodes not in `ids` (the page no longer receives them). */
+    keepFramesOf(ids) {
+      let dropped = false;
+      for (const record of this.nodes.values()) {
+        if (record.frame && !ids.includes(record.id)) {
+          record.frame = null;
+          record.touched.delete("frame");
+          dropped = true;
+        }
+      }
+      if (dropped) {
+        this.frameVersion += 1;
+        this.changed();
+      }
     }
 
     /** Forget every frame (after signing out: a picture of a person is for signed-in viewers only). */

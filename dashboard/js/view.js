@@ -137,17 +137,17 @@
     return { show: false, why: "Waiting for the camera picture…" };
   }
 
-  // ------------------------------------------------------------------ the frame box (shared by card and detail)
+  // ------------------------------------------------------------------ the frame box
 
   class FrameBox {
-    constructor(record, { compact }) {
+    constructor(record) {
       this.version = null;
       this.img = h("img", { class: "frame-img", alt: `Live camera picture of ${record.name}`, hidden: true, decoding: "async" });
       this.why = h("p", { class: "frame-why" });
-      this.signIn = compact ? null : h("button", { type: "button", class: "btn btn-primary", dataset: { action: "signin" }, text: "Sign in", hidden: true });
+      this.signIn = h("button", { type: "button", class: "btn btn-primary", dataset: { action: "signin" }, text: "Sign in", hidden: true });
       this.placeholder = h("div", { class: "frame-placeholder" }, icon("i-camera-off", "frame-placeholder-icon"), this.why, this.signIn);
       this.age = h("span", { class: "frame-age", hidden: true });
-      this.el = h("div", { class: `frame-box${compact ? " frame-box-compact" : ""}` }, this.img, this.placeholder, this.age);
+      this.el = h("div", { class: "frame-box" }, this.img, this.placeholder, this.age);
       this.img.addEventListener("load", () => this.release());
       this.img.addEventListener("error", () => {
         this.release();
@@ -186,7 +186,7 @@
       show(this.img, visible);
       show(this.placeholder, !visible);
       setText(this.why, this.failed ? "The picture could not be decoded." : situation.why);
-      if (this.signIn) show(this.signIn, Boolean(situation.signIn));
+      show(this.signIn, Boolean(situation.signIn));
       setAttr(this.img, "alt", `Live camera picture of ${record.name}`);
       show(this.age, visible);
       if (visible) setText(this.age, F.ago(nowSeconds() - frame.receivedAt));
@@ -232,22 +232,22 @@
 
   // ------------------------------------------------------------------ overview card
 
+  /** A card in the overview. No camera picture here: frames flow only for the node in the full view. */
   class CardView {
     constructor(record) {
       this.id = record.id;
       this.title = h("h2", { class: "card-title" });
       this.nodeId = h("span", { class: "card-id" });
       this.status = new StatusBlock({ large: false });
-      this.frame = new FrameBox(record, { compact: true });
       this.score = h("span", { class: "card-score" });
+      this.camera = h("span", { class: "card-camera" });
       this.alert = h("span", { class: "badge badge-alert", hidden: true }, icon("i-bad"), " Alert");
       this.link = h(
         "a",
         { class: "card-link", href: `#/node/${encodeURIComponent(record.id)}` },
         h("div", { class: "card-head" }, this.title, this.nodeId),
         this.status.el,
-        this.frame.el,
-        h("div", { class: "card-foot" }, this.score, this.alert)
+        h("div", { class: "card-foot" }, h("span", { class: "card-facts" }, this.score, this.camera), this.alert)
       );
       this.el = h("li", { class: "card" }, this.link);
     }
@@ -258,15 +258,14 @@
       setAttr(this.el, "data-posture", displayPosture(record));
       setAttr(this.link, "aria-label", `${record.name}: ${F.postureMeta(displayPosture(record)).label}. Open the full view.`);
       this.status.update(record);
-      this.frame.update(record, ctx.connection, ctx.framesSince);
       const today = record.stats && record.stats.today;
       setText(this.score, today ? `Today: score ${F.percent(today.score)}` : "Today: not available");
+      const camera = record.camera && record.camera.state;
+      setText(this.camera, camera && camera !== "connected" && !record.offline ? F.cameraMeta(camera).label : "");
       show(this.alert, Boolean(record.alert && !record.alert.dismissed));
     }
 
-    destroy() {
-      this.frame.destroy();
-    }
+    destroy() {}
   }
 
   // ------------------------------------------------------------------ detail panels
@@ -557,7 +556,10 @@
         this.minutes.dataset.shown = minutes;
       }
       this.minutes.disabled = !online;
-      const level = settingValue(record, "sensitivity");
+      // While a choice is on its way, show it; the node's `…/state` then confirms (or the old value returns).
+      const pendingLevel = record.commands.sensitivity;
+      const waiting = pendingLevel && (pendingLevel.status === "sending" || pendingLevel.status === "sent");
+      const level = waiting ? pendingLevel.value : settingValue(record, "sensitivity");
       for (const [name, input] of Object.entries(this.sensitivity)) {
         input.checked = name === level;
         input.disabled = !online;
@@ -641,7 +643,7 @@
       this.nodeId = h("span", { class: "detail-id" });
       this.availability = h("span", { class: "badge" });
       this.status = new StatusBlock({ large: true });
-      this.frame = new FrameBox(record, { compact: false });
+      this.frame = new FrameBox(record);
       this.today = new TodayPanel();
       this.history = new HistoryPanel();
       this.camera = new CameraPanel();
@@ -656,8 +658,15 @@
         h(
           "div",
           { class: "detail-grid" },
-          h("div", { class: "detail-main" }, this.statusPanel, h("section", { class: "panel panel-frame", "aria-label": "Camera picture" }, this.frame.el), this.today.el),
-          h("div", { class: "detail-side" }, this.settings.el, this.history.el, this.camera.el, this.activity.el, this.about.el)
+          h(
+            "div",
+            { class: "detail-main" },
+            this.statusPanel,
+            h("section", { class: "panel panel-frame", "aria-label": "Camera picture" }, this.frame.el),
+            this.today.el,
+            this.activity.el
+          ),
+          h("div", { class: "detail-side" }, this.settings.el, this.history.el, this.camera.el, this.about.el)
         )
       );
     }
@@ -695,10 +704,11 @@
   });
 
   class View {
-    constructor({ store, connection, elements }) {
+    constructor({ store, connection, elements, onFocus }) {
       this.store = store;
       this.connection = connection;
       this.el = elements;
+      this.onFocus = onFocus || (() => {});
       this.route = { name: "overview" };
       this.cards = new Map();
       this.detail = null;
@@ -736,6 +746,7 @@
       if (this.route.name === "node") focus = this.store.nodes.get(this.route.id) || null;
       else if (nodes.length === 1) focus = nodes[0];
       const showingDetail = this.route.name === "node" || nodes.length === 1;
+      this.onFocus(this.route.name === "node" ? this.route.id : nodes.length === 1 ? nodes[0].id : null);
       show(this.el.back, this.route.name === "node" && (nodes.length > 1 || !focus));
       show(this.el.overview, !showingDetail && nodes.length > 1);
       this.renderEmpty(nodes, showingDetail, focus);

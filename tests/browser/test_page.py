@@ -172,7 +172,11 @@ def test_stale_when_heartbeats_stop_and_panels_without_topics_say_not_available(
 
 
 def test_nodes_appear_and_disappear_as_retained_topics_come_and_go(
-    pages: Pages, web_mosquitto: Mosquitto, publisher_factory: Callable[..., Publisher], node_id: str
+    pages: Pages,
+    web_mosquitto: Mosquitto,
+    publisher_factory: Callable[..., Publisher],
+    node_id: str,
+    photos: dict[str, Path],
 ) -> None:
     first, second = f"{node_id}a", f"{node_id}b"
     publisher = publisher_factory(web_mosquitto.port)
@@ -185,14 +189,23 @@ def test_nodes_appear_and_disappear_as_retained_topics_come_and_go(
     expect(cards).to_have_count(2)
     expect(cards.nth(1)).to_contain_text("Bad posture")
     expect(cards.nth(1)).to_have_attribute("data-posture", "bad")
-    # A card opens the full view, by keyboard too.
+    # The overview receives no pictures at all (frames flow only for the node in the full view).
+    publisher.frame(second, jpeg_of(photos["astronaut"]))
+    publisher.state(first, "bad")  # a marker behind the frame on the same publisher connection
+    expect(cards.nth(0)).to_have_attribute("data-posture", "bad")
+    assert page.evaluate("DeskPulse.connection.describe().frameNodes") == []
+    assert page.evaluate("DeskPulse.store.diagnostics.counts.frame || 0") == 0
+    # A card opens the full view, by keyboard too; its retained frame arrives then.
     cards.nth(1).locator("a").focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{page.url.split('#')[0]}#/node/{second}")
     expect(page.locator(".detail-title")).to_have_text(second)
     expect(page.locator(STATUS_REASON)).to_have_text("Lean")
+    assert page.evaluate("DeskPulse.connection.describe().frameNodes") == [second]
+    expect(page.locator(".panel-frame img.frame-img")).to_be_visible()
     page.locator("#back").click()
     expect(cards).to_have_count(2)
+    assert page.evaluate(f"DeskPulse.store.nodes.get('{second}').frame") is None  # forgotten with the focus
     # Clearing a node's retained topics removes it.
     publisher.forget(second)
     expect(cards).to_have_count(0)

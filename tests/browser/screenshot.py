@@ -1,0 +1,129 @@
+"""Make docs/dashboard.png: the dashboard in headless Chromium, served and fed by a throwaway mosquitto.
+
+    .venv/bin/python -m tests.browser.screenshot [--out docs/dashboard.png] [--width 1280] [--dark]
+        [--view detail|overview]
+
+The numbers are sample data published with the node's own payload models; the pictures are photos that
+scikit-image ships (astronaut: public domain; coffee: CC0). Nothing is fetched from the internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.conftest import CHROMIUM_ARGS, DASHBOARD, chromium_path, page_url
+from tests.browser.payloads import Publisher
+from tests.support import ROOT, Mosquitto
+
+NODE = "desk1"
+
+
+def sample_frame(name: str = "astronaut") -> bytes:
+    import cv2
+    from skimage import data
+
+    image = cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR)
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    assert ok
+    return bytes(buffer.tobytes())
+
+
+def publish_sample(publisher: Publisher) -> None:
+    """A desk that has been in use for a week, and two more for the overview."""
+    now = time.time()
+    today = dt.date.today()
+    publisher.info(NODE, name="Anna's desk")
+    publisher.settings(NODE, calibrate="calibrated", alert_minutes="10", sensitivity="medium")
+    publisher.camera(NODE)
+    publisher.availability(NODE)
+    publisher.stats(NODE, good_s=4 * 3600 + 35 * 60, bad_s=52 * 60, away_s=48 * 60, alerts=1)
+    week = [
+        (5.2, 1.9, 1.0),
+        (4.1, 2.2, 1.5),
+        (0.0, 0.0, 0.0),
+        (5.5, 1.4, 0.8),
+        (6.1, 1.1, 0.6),
+        (4.8, 0.9, 1.2),
+    ]
+    days = [
+        ((today - dt.timedelta(days=6 - n)).isoformat(), good * 3600, bad * 3600, away * 3600)
+        for n, (good, bad, away) in enumerate(week)
+    ]
+    days.append((today.isoformat(), 4 * 3600 + 35 * 60, 52 * 60, 48 * 60))
+    publisher.history(NODE, days, trend="improving")
+    publisher.frame(NODE, sample_frame())
+    publisher.state(NODE, "good", since=now - 23 * 60 - 14, confidence=0.97, calibrated=True)
+
+    publisher.node("desk2", "bad", name="Ben's desk", reason="forward head, slouch", since=now - 4 * 60)
+    publisher.setting("desk2", "frames", "OFF")
+    publisher.stats("desk2", good_s=2 * 3600, bad_s=70 * 60, away_s=30 * 60, alerts=2)
+    publisher.node("desk3", "away", name="Meeting room", since=now - 38 * 60)
+    publisher.frame("desk3", sample_frame("coffee"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--dark", action="store_true")
+    parser.add_argument("--view", choices=("detail", "overview"), default="detail")
+    args = parser.parse_args()
+    executable = chromium_path()
+    if executable is None:
+        parser.error("Chromium is not installed (apt-get install chromium)")
+
+    with tempfile.TemporaryDirectory(prefix="deskpulse-shot-") as folder:
+        broker = Mosquitto(Path(folder), extra_config=f"http_dir {DASHBOARD}\n").start()
+        publisher = Publisher(broker.port)
+        try:
+            publish_sample(publisher)
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                context = browser.new_context(
+                    viewport={"width": args.width, "height": 900},
+                    device_scale_factor=1,
+                    color_scheme="dark" if args.dark else "light",
+                    locale="en-US",
+                )
+                page = context.new_page()
+                hash_part = f"#/node/{NODE}" if args.view == "detail" else ""
+                page.goto(page_url(broker.ws_port, broker.ws_port) + hash_part)
+                expect(page.locator("#conn-text")).to_have_text("Connected", timeout=15_000)
+                # The sample broker has no accounts: any name signs in, and MQTT 5 reports full rights.
+                page.locator("#signin-btn").click()
+                page.get_by_label("User name").fill("anna")
+                page.get_by_label("Password").fill("sample")
+                page.locator("#signin-submit").click()
+                expect(page.locator("#user-label")).to_have_text("anna (control)")
+                publisher.frame(NODE, sample_frame())
+                publisher.event(NODE, "calibrated", "calibrated from 48 frames")
+                publisher.event(
+                    NODE, "posture_alert", "bad posture for 10 min: time to sit up or take a break"
+                )
+                publisher.event(NODE, "posture_corrected", "posture corrected after 11 min of bad posture")
+                publisher.event(
+                    "desk2", "posture_alert", "bad posture for 10 min: time to sit up or take a break"
+                )
+                if args.view == "detail":
+                    expect(page.locator(".panel-frame img.frame-img")).to_be_visible()
+                    page.wait_for_function("document.querySelector('.panel-frame img.frame-img').complete")
+                time.sleep(1.2)
+                page.mouse.move(0, 0)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.out), full_page=True)
+                browser.close()
+        finally:
+            publisher.close()
+            broker.stop()
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
