@@ -39,36 +39,42 @@ MIN_VISIBILITY = 0.5
 # The shoulder line turned more than this away from the image plane (from MediaPipe's z) = side view.
 SIDE_VIEW_YAW_DEG = 45.0
 
-# Side view, neck inclination (ear over shoulder, from vertical, forward positive). Medium is the
-# ISO 11226 / EN 1005-4 limit of the neutral zone for forward head inclination (25°); high is RULA's
-# boundary to its worst neck-flexion band (> 20°, McAtamney & Corlett 1993); low allows 10° more.
+# Low and high sensitivity are the medium limit moved by a fixed step unless a source is named.
+
+# Side view, neck inclination (ear over shoulder against vertical, forward positive). Medium: the
+# ISO 11226 / EN 1005-4 neutral zone for forward head inclination ends at 25°. High: RULA scores
+# neck flexion beyond 20° in its worst band (McAtamney & Corlett 1993). Low: medium + 10°.
 NECK_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 35.0, "medium": 25.0, "high": 20.0}
-# Ear-shoulder inclination of an upright sitter: the ear canal sits a little ahead of the shoulder
-# joint centre MediaPipe marks. Used only to turn the neck limits into front-view ratios and deltas.
+# The ear-shoulder inclination of an upright sitter (the ear canal sits a little ahead of the shoulder
+# joint centre MediaPipe marks; MediaPipe reads 14-15° on the upright side-view photos we have). Used
+# to turn the neck limits into front-view ratios and calibrated offsets, not as a limit itself.
 UPRIGHT_NECK_DEG = 15.0
 
-# Side view, torso inclination forward (shoulder over hip). Medium is the ISO 11226 / EN 1005-4 neutral
-# zone for trunk flexion (0-20°), also RULA's 0-20° band; high halves the step to RULA's next band.
+# Side view, torso inclination forward (shoulder over hip against vertical). Medium: the ISO 11226 /
+# EN 1005-4 neutral zone for trunk flexion is 0-20°, also RULA's 0-20° band. High: medium - 5°.
+# Low: medium + 10°, still inside ISO's "moderate" 20-60° band.
 SLOUCH_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 30.0, "medium": 20.0, "high": 15.0}
-# Side view, torso reclined backwards. Office workers free to sit as they like chose backrests 25°
-# from vertical on average (Gscheidle & Reed 2004); leaning further back than that at a desk counts
-# as "far back". Low allows 5° more, high 5° less.
+# Side view, torso reclined backwards. Medium: office workers free to sit as they liked, with no task,
+# chose backrests 25° from vertical on average (Gscheidle & Reed 2004); further back than that at a
+# desk is "far back". Low: medium + 5°. High: medium - 5°.
 RECLINE_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 30.0, "medium": 25.0, "high": 20.0}
 
-# Front view, sideways: trunk lean (shoulders over hips), head tilt (ears over shoulders) and shoulder
-# tilt. Medium is ISO 11226 / EN 1005-4's neutral zone for lateral trunk and head bending (±10°); a
-# lateral bend tilts the shoulder line by about as much. Low is the middle of ISO's "moderate" band.
+# Front view, sideways: trunk lean (shoulders over hips), head tilt (head roll against the shoulder
+# line) and shoulder tilt (a lateral bend tilts the shoulder line by about as much). Medium: ISO 11226 /
+# EN 1005-4 treat lateral bending of trunk and head within ±10° as neutral. Low: the middle of ISO's
+# "moderate" 10-20° band for the trunk. High: medium - 3°.
 LATERAL_LIMIT_DEG: Mapping[Sensitivity, float] = {"low": 15.0, "medium": 10.0, "high": 7.0}
 
-# Front view, anthropometry (ANSUR II seated means): the nose sits ~17 cm above the shoulder joints
-# and the shoulder joints are ~35 cm apart, so an upright nose height is ~0.5 shoulder widths; the
-# ears are ~14 cm apart, ~0.4 shoulder widths. People differ by ~10 %, so an uncalibrated node uses
-# the low (high) end of the upright range, 2 standard deviations out, as its reference.
+# Front view, anthropometry (approximate adult seated dimensions, as in ANSUR II): the nose sits about
+# 17 cm above the shoulder joint centres, which are about 35 cm apart, so an upright nose height is
+# ~0.5 shoulder widths; the ears are ~14 cm apart, ~0.4 shoulder widths. These proportions vary by
+# roughly 10 % between people, so without calibration the node takes the end of the upright range
+# two standard deviations out (0.5 x 0.8 and 0.4 x 1.25) as its reference.
 UPRIGHT_HEAD_HEIGHT_LOW = 0.40
 UPRIGHT_FACE_WIDTH_HIGH = 0.50
 # A forward head pivots about the base of the neck: with the nose ~20 cm from the pivot and the
-# camera ~60 cm away (a webcam on a monitor at a 50-100 cm viewing distance), the neck angle limits
-# above become a drop of the nose height and a growth of the apparent head width.
+# camera ~60 cm away (a webcam on a monitor at the 50-100 cm viewing distance OSHA and ANSI/HFES 100
+# recommend), the neck limits above become a drop of the nose height and a growth of the head width.
 HEAD_PIVOT_CM = 20.0
 CAMERA_DISTANCE_CM = 60.0
 

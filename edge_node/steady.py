@@ -88,6 +88,7 @@ class Steadier:
         self._last_ts: float | None = None
         self._reasons: tuple[str, ...] = ()
         self._latest: dict[Posture, Reading] = {}
+        self._earned = False  # the published posture came from evidence, not from a start or force()
         self._window_s = max(self._hold(p) for p in PRIORITY) / config.share
 
     # ------------------------------------------------------------------ evidence
@@ -194,6 +195,19 @@ class Steadier:
         return ordered_reasons(chosen)
 
     def _update_present(self) -> None:
+        """Whether a person is there while the published state is `unknown` (the node asks only then).
+
+        Before the first verdict after a start or reset, `unknown` means "still judging": present stays
+        False until a state is earned, as a person who just sat down is first published good or bad.
+        """
+        if self.posture in ("good", "bad"):
+            self.present = True
+            return
+        if self.posture != "unknown":
+            self.present = False
+            return
+        if not self._earned:
+            return
         window = max(self._config.unknown_after_s, EPSILON) / self._config.share
         absent, _ = self._evidence("away", window)
         seen = sum(self._evidence(p, window)[0] for p in PERSON)
@@ -218,15 +232,15 @@ class Steadier:
         while self._frames and self._frames[0].ts < oldest:
             self._frames.popleft()
         self._latest[observed] = reading
-        self._update_present()
         winner = self._winner(observed)
         if winner is not None:
             self.posture, self.since = winner, ts
+            self._earned = True
+            self.present = winner in PERSON
+        self._update_present()
         self._reasons = self._steady_reasons(fresh=winner is not None)
         latest = self._latest.get(self.posture) if self.posture != "away" else None
         self.reading = dataclasses.replace(latest, reasons=self._reasons) if latest is not None else None
-        if self.posture == "away":
-            self.present = False
         return winner is not None
 
     def force(self, posture: Posture, ts: float, reading: Reading | None = None) -> bool:
@@ -238,6 +252,7 @@ class Steadier:
         self._reasons = ordered_reasons(reading.reasons) if reading is not None else ()
         self.reading = reading
         self.present = bool(reading and reading.person)
+        self._earned = False
         if posture == self.posture:
             return False
         self.posture, self.since = posture, ts

@@ -264,3 +264,18 @@ def test_force_publishes_at_once_and_evidence_starts_again() -> None:
 def test_invalid_config_is_refused() -> None:
     with pytest.raises(ValueError, match="share"):
         SteadyConfig(share=0.4)
+
+
+def test_present_while_unknown_means_a_person_whose_posture_cannot_be_judged() -> None:
+    feed = Feed()
+    feed.run(GOOD, 1.0)
+    assert feed.steady.posture == "unknown"
+    assert not feed.steady.present  # still judging: a newcomer is first published good or bad
+    feed.run(GOOD, 1.0)
+    assert feed.steady.posture == "good" and feed.steady.present
+    feed.run(NO_SHOULDERS, 3.5)
+    assert feed.steady.posture == "unknown" and feed.steady.present
+    feed.run(AWAY, 10.5)
+    assert feed.steady.posture == "away" and not feed.steady.present
+    feed.steady.force("unknown", feed.now)
+    assert not feed.steady.present
