@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -109,6 +111,7 @@ class MqttLink:
         self._thread = threading.Thread(target=self._supervise, name="mqtt-link", daemon=True)
         self._failed_attempts = 0
         self._socket_opened_at: float | None = None
+        self._answered = False  # the broker sent a CONNACK on the current socket
         self.connect_count = 0
         self.last_refusal: str | None = None
         if self._tls:
@@ -258,11 +261,13 @@ class MqttLink:
 
     def _handle_socket_open(self, _client: paho.Client, _userdata: Any, _sock: Any) -> None:
         self._socket_opened_at = time.monotonic()
+        self._answered = False
 
     def _handle_connect(
         self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         self._socket_opened_at = None
+        self._answered = True
         if reason.is_failure:
             mqtt5 = self._protocol == MQTTProtocolVersion.MQTTv5
             if reason.value == UNSUPPORTED_PROTOCOL and mqtt5 and self._fallback_allowed:
@@ -304,11 +309,13 @@ class MqttLink:
             self._on_connected()
 
     def _handle_connect_fail(self, _client: paho.Client, _userdata: Any) -> None:
+        # paho calls this from inside its `except OSError:` block, so the error is at hand.
         self._failed_attempts += 1
         log.warning(
-            "broker %s unreachable (attempt %d); retrying within %d s",
+            "cannot connect to broker %s (attempt %d): %s; retrying within %d s",
             self._address.redacted(),
             self._failed_attempts,
+            describe_connect_error(sys.exc_info()[1]),
             self._reconnect_max_s,
         )
 
@@ -317,9 +324,45 @@ class MqttLink:
     ) -> None:
         was_connected = self.connected
         self._connected.clear()
-        if was_connected and not self._stopping.is_set():
+        answered, self._answered = self._answered, False
+        self._socket_opened_at = None  # closed, not silent: no reason to try another protocol
+        if self._stopping.is_set():
+            return
+        if was_connected:
             log.warning("disconnected from broker (%s); reconnecting", reason)
+        elif not answered:
+            # E.g. a TLS listener that wants a client certificate closes right after the handshake.
+            self._failed_attempts += 1
+            hint = (
+                " (does it require a client certificate: mqtt.cert_file / mqtt.key_file?)"
+                if self._tls
+                else ""
+            )
+            log.warning(
+                "broker %s closed the connection before accepting it (attempt %d)%s; retrying within %d s",
+                self._address.redacted(),
+                self._failed_attempts,
+                hint,
+                self._reconnect_max_s,
+            )
 
     def _handle_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         if self._on_command is not None:
             self._on_command(message.topic, bytes(message.payload), bool(message.retain))
+
+
+def describe_connect_error(exc: BaseException | None) -> str:
+    """Why a connection attempt failed, in words, with the setting to check where one helps."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verify failed ({exc.verify_message}); check mqtt.ca_file (--ca-file)"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error ({exc.reason or exc}); check that the port speaks TLS and the mqtt.*_file options"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (no broker listening on that port?)"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return "no connection"
