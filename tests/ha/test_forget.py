@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.secure_broker import BrokerUser, SecureBroker, secure_broker_fixture  # noqa: F401
 from tests.support import ROOT, Daemon, Mosquitto, Watcher, free_port, wait_port
 
 pytestmark = pytest.mark.slow
@@ -18,21 +20,26 @@ NODE = "forget-me"
 DEVICE_CONFIG = f"homeassistant/device/deskpulse_{NODE}/config"
 
 
-def retained(port: int, topic_filter: str, settle_s: float = 1.0) -> dict[str, bytes]:
+def retained(
+    port: int, topic_filter: str, settle_s: float = 1.0, user: BrokerUser | None = None
+) -> dict[str, bytes]:
     """The retained messages a new subscriber gets on `topic_filter`."""
-    watcher = Watcher(port, (topic_filter,)).wait_connected()
+    credentials = {"username": user.username, "password": user.password} if user else {}
+    watcher = Watcher(port, (topic_filter,), **credentials).wait_connected()
     time.sleep(settle_s)
     watcher.close()
     return {m.topic: m.payload for m in watcher.messages if m.retain and m.payload}
 
 
-def forget(*args: str) -> subprocess.CompletedProcess[str]:
+def forget(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DESKPULSE_")}
     return subprocess.run(
         [sys.executable, "-m", "edge_node", "forget", *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=ROOT,
+        env={**environ, **(env or {})},
         check=False,
     )
 
@@ -119,6 +126,33 @@ def test_forget_works_on_the_embedded_broker(
     # The running node keeps publishing its state; its discovery returns only on a reconnect.
     assert retained(int(ports[0]), "homeassistant/#") == {}
     node.stop()
+
+
+def test_forget_with_the_nodes_own_user_on_the_secured_broker(
+    secure_broker: SecureBroker,
+    daemon_factory: Callable[..., Daemon],
+    photos: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """The ACL lets a node write its discovery configs but not read them back: forget still clears them."""
+    node_id = secure_broker.node().username
+    device_config = f"homeassistant/device/deskpulse_{node_id}/config"
+    data_dir = tmp_path / "data"
+    args = [*secure_broker.node_args(), "--data-dir", str(data_dir)]
+    node = daemon_factory(*args, "--source", str(photos["astronaut"]), "--loop", env=secure_broker.node_env())
+    control = secure_broker.control
+    watcher = Watcher(
+        secure_broker.port, (device_config,), username=control.username, password=control.password
+    )
+    watcher.wait_connected().wait_for(device_config, timeout=90)
+    watcher.close()
+    node.terminate()
+
+    result = forget(*args, env=secure_broker.node_env())
+    assert result.returncode == 0, result.stderr
+    assert f"node '{node_id}' is not running" in result.stdout
+    assert retained(secure_broker.port, "homeassistant/#", user=control) == {}
+    assert retained(secure_broker.port, f"deskpulse/{node_id}/#", user=control) == {}
 
 
 def test_forget_without_a_broker_says_so(tmp_path: Path) -> None:
