@@ -18,6 +18,7 @@ or as a context manager: ``with secure_mosquitto(nodes=("desk1", "desk2")) as br
 
 from __future__ import annotations
 
+import grp
 import os
 import shutil
 import subprocess
@@ -178,7 +179,8 @@ class SecureBroker:
             for name in ("server.crt", "server.key", "ca.crt"):
                 target = tls_dir / name
                 shutil.copyfile(self.tls_files[name], target)
-                target.chmod(0o644)  # a throwaway test key; mosquitto may read it as its own user
+                target.chmod(0o644)
+            _protect_key(tls_dir / "server.key")
         self.conf_path.write_text(
             render_config(
                 REPO_CONF.read_text(),
@@ -253,6 +255,23 @@ class SecureBroker:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _protect_key(key: Path) -> None:
+    """As docs/mosquitto.md says: 0600, or root:mosquitto 0640 when mosquitto starts as root.
+
+    mosquitto 2.0.11 started as root loads the TLS key after switching to user "mosquitto".
+    """
+    if os.geteuid() == 0:
+        try:
+            group = grp.getgrnam("mosquitto").gr_gid
+        except KeyError:
+            group = None
+        if group is not None:
+            os.chown(key, 0, group)
+            key.chmod(0o640)
+            return
+    key.chmod(0o600)
 
 
 @contextmanager

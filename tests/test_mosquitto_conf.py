@@ -172,6 +172,35 @@ def test_generated_secrets_are_ignored_by_git() -> None:
     assert not [path for path in tracked if "password" in path or "credential" in path]
 
 
+def test_adding_a_node_and_reloading_the_running_broker(secure_broker: SecureBroker) -> None:
+    """The documented way to add a desk: run the script again, then SIGHUP (no restart)."""
+    result = _run_script(secure_broker.workdir, "desk2")
+    assert result.returncode == 0, result.stderr
+    desk2 = (secure_broker.workdir / "broker" / "credentials" / "desk2.password").read_text().strip()
+    old_control = secure_broker.control.password
+    assert (secure_broker.workdir / "broker" / "credentials" / "control.password").read_text().strip() == (
+        old_control
+    )
+    reader = _client(secure_broker, ANONYMOUS, ("deskpulse/desk2/state",))
+    try:
+        secure_broker.reload()
+
+        def published() -> bool:
+            writer = Watcher(secure_broker.port, (), username="desk2", password=desk2)
+            try:
+                if not writer.connected.wait(5):
+                    return False
+                writer.publish("deskpulse/desk2/state", b"hello from desk2")
+                return any(m.payload == b"hello from desk2" for m in reader.on("deskpulse/desk2/state"))
+            finally:
+                _close([writer])
+
+        wait_until(published, 20, interval=0.5, what="desk2 to be accepted after the reload")
+        assert secure_broker.process is not None and secure_broker.process.poll() is None
+    finally:
+        _close([reader])
+
+
 # --------------------------------------------------------------------------- the ACL, user by user
 
 
