@@ -107,12 +107,12 @@
         if (client === this.client) this.onMessage(topic, payload, packet);
       });
       client.on("reconnect", () => {
-        if (client === this.client && !this.closed) this.setStatus(this.everConnected ? "reconnecting" : "connecting");
+        if (client === this.client && !this.closed && this.everConnected) this.setStatus("reconnecting");
       });
       client.on("offline", () => {
-        if (client === this.client && !this.closed) {
-          this.setStatus(this.everConnected ? "reconnecting" : "connecting", "The broker is unreachable");
-        }
+        if (client !== this.client || this.closed) return;
+        if (this.everConnected) this.setStatus("reconnecting", "The broker is unreachable");
+        else this.setStatus("error", `Cannot reach ${this.url}; trying again every few seconds.`);
       });
       client.on("close", () => {
         if (client === this.client && !this.closed && this.status.state === "connected") this.setStatus("reconnecting");
@@ -182,6 +182,7 @@
       this.stateLink = null;
       this.framesLink = null;
       this.pendingSignIn = null;
+      this.probing = null;
       this.frameNodes = [];
     }
 
@@ -286,6 +287,7 @@
         this.framesLink = this.makeFramesLink();
         this.framesLink.open();
       }
+      if (link.status.state === "connected" && this.credentials && this.role === "checking") this.probePermission(link);
       this.onChange();
     }
 
@@ -345,7 +347,6 @@
       this.framesLink = null;
       this.store.dropFrames();
       this.linkStatus(link);
-      this.probePermission(link);
     }
 
     /** Learn whether this account may send commands, from the broker's answer to a harmless publish. */
@@ -353,12 +354,16 @@
       if (link.protocolVersion !== 5) {
         // MQTT 3.1.1 brokers drop unauthorised publishes silently; the node's `…/state` echo is the proof.
         this.role = "control-unconfirmed";
-        this.onChange();
         return;
       }
+      if (this.probing === link) return;
+      this.probing = link;
       link.client.publish(C.PERMISSION_PROBE_TOPIC, "", { qos: 1, retain: false }, (error) => {
-        if (link !== this.stateLink) return;
-        this.role = error && error.code === NOT_AUTHORIZED ? "viewer" : "control";
+        if (this.probing === link) this.probing = null;
+        if (link !== this.stateLink || this.role !== "checking") return;
+        if (!error) this.role = "control";
+        else if (error.code === NOT_AUTHORIZED) this.role = "viewer";
+        else return; // no answer (e.g. the connection dropped): asked again on the next connect
         this.onChange();
       });
     }

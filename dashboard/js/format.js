@@ -87,6 +87,13 @@
     return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   }
 
+  /** "cannot open the camera" → "Cannot open the camera." (a message as a sentence). */
+  function sentence(text) {
+    const trimmed = String(text || "").trim();
+    if (!trimmed) return "";
+    return capitalise(/[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`);
+  }
+
   /** A one-line text for an `event` payload (uses the node's message when it sent one). */
   function eventText(event) {
     if (event.message) return capitalise(event.message);
@@ -135,6 +142,7 @@
     dayLabel,
     clockTime,
     capitalise,
+    sentence,
     eventText,
     eventTitle,
   };

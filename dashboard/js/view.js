@@ -256,7 +256,8 @@
       setText(this.title, record.name);
       setText(this.nodeId, record.name === record.id ? "" : record.id);
       setAttr(this.el, "data-posture", displayPosture(record));
-      setAttr(this.link, "aria-label", `${record.name}: ${F.postureMeta(displayPosture(record)).label}. Open the full view.`);
+      const reason = statusLine(record);
+      setAttr(this.link, "aria-label", `${record.name}: ${F.postureMeta(displayPosture(record)).label}. ${reason} Open the full view.`);
       this.status.update(record);
       const today = record.stats && record.stats.today;
       setText(this.score, today ? `Today: score ${F.percent(today.score)}` : "Today: not available");
@@ -407,7 +408,7 @@
           const wait = camera.retry_at - record.nodeNow();
           retry = wait > 0 ? ` Next try in ${F.duration(wait)}.` : " Retrying now.";
         }
-        setText(this.error, `${error.message}${retry}`);
+        setText(this.error, `${F.sentence(error.message)}${retry}`);
         setText(this.hint, error.hint ? `How to fix: ${error.hint}` : "");
       }
     }
@@ -818,7 +819,7 @@
           text = "It does not let anonymous viewers in. Sign in with a viewer or control account.";
         } else if (status === "error") {
           title = "Cannot connect to the broker";
-          text = this.connection.status.message;
+          text = `${this.connection.status.message} Is the broker running with a WebSockets listener? Set ?broker=ws://host:port in the page address to use another.`;
         } else {
           title = status === "reconnecting" ? "Reconnecting to the broker…" : "Connecting to the broker…";
           text = `Trying ${this.connection.url}. Is the broker running with a WebSockets listener? Set ?broker=ws://host:port in the page address to use another.`;

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from edge_node.payloads import Posture
+from edge_node.payloads import CameraError, Posture
 from tests.browser.conftest import DASHBOARD, Pages, jpeg_of, page_url
 from tests.browser.payloads import Publisher
 from tests.support import Mosquitto
@@ -151,6 +151,26 @@ def test_stale_when_heartbeats_stop_and_panels_without_topics_say_not_available(
         panel = page.locator(".panel", has=page.locator(".panel-title", has_text=title))
         expect(panel).to_contain_text("Not available yet")
     expect(page.locator(".settings-list")).to_contain_text("not available")
+
+    publisher.camera(
+        node_id,
+        "disconnected",
+        error=CameraError(
+            kind="busy",
+            message="/dev/video0 is in use by another program",
+            hint="Another program holds the camera (a video call?). Close it.",
+        ),
+    )
+    camera = page.locator(".panel", has=page.locator(".panel-title", has_text="Camera"))
+    expect(camera.locator(".camera-state")).to_have_text("Camera disconnected")
+    expect(camera.locator(".camera-error")).to_contain_text(
+        "/dev/video0 is in use by another program. Next try in"
+    )
+    expect(camera.locator(".camera-hint")).to_have_text(
+        "How to fix: Another program holds the camera (a video call?). Close it."
+    )
+    publisher.camera(node_id, "connected")
+    expect(camera.locator(".camera-hint")).to_be_hidden()
 
     publisher.state(node_id, "bad", reason="slouch")
     expect(page.locator(".panel-status .status-updated")).to_have_text("Updated just now")
@@ -314,6 +334,28 @@ def test_reconnecting_while_the_broker_is_down_then_recovers_and_resubscribes(
         publisher_factory(broker.port).node(node_id, "bad", reason="tilt")
         expect(page.locator(STATUS_WORD)).to_have_text("Bad posture", timeout=5_000)
         expect(page.locator("#stale-notice")).to_be_hidden()
+    finally:
+        broker.stop()
+
+
+def test_connection_error_while_the_broker_is_unreachable_then_connects_when_it_starts(
+    pages: Pages,
+    tmp_path: Path,
+    web_mosquitto: Mosquitto,
+    publisher_factory: Callable[..., Publisher],
+    node_id: str,
+) -> None:
+    broker = Mosquitto(tmp_path / "late", extra_config=f"http_dir {DASHBOARD}\n")
+    # The page comes from another broker's http_dir; the broker it should use is not running yet.
+    page = pages.open(page_url(web_mosquitto.ws_port, broker.ws_port, node=node_id))
+    expect(page.locator(CONNECTION)).to_have_text("Connection error", timeout=15_000)
+    expect(page.locator("#empty-title")).to_have_text("Cannot connect to the broker")
+    expect(page.locator("#empty-text")).to_contain_text(f"Cannot reach ws://127.0.0.1:{broker.ws_port}")
+    broker.start()
+    try:
+        publisher_factory(broker.port).node(node_id, "good")
+        expect(page.locator(CONNECTION)).to_have_text("Connected", timeout=15_000)
+        expect(page.locator(STATUS_WORD)).to_have_text("Good posture")
     finally:
         broker.stop()
 
