@@ -7,6 +7,9 @@
 //
 //   node bench/fanout.mjs --url ws://127.0.0.1:9001 --clients 1000 --node desk-1 --seconds 20 [--frames]
 //
+// --go waits, after READY, for a line "GO <epoch seconds>" on stdin that sets the window's start, so
+// several processes (one per 250 clients, as browsers are separate processes) share one window;
+// --latencies FILE writes every in-window state latency (ms) for the caller to merge.
 // --frames subscribes every client to the node's frame topic too; --separate puts that subscription
 // on a second connection per client (what a dashboard can do so a big frame never queues in front of
 // a state message: mosquitto 2.0's WebSockets sends a message over ~8 KiB in 100 ms service passes).
@@ -25,10 +28,10 @@ const GRACE_MS = 2_000; // late deliveries of in-window messages still count
 
 function parseArgs(argv) {
   const args = { url: "", clients: 1, node: "+", seconds: 10, warmup: 1, qos: 1, frames: false,
-    separate: false, protocol: 5, records: "" };
+    separate: false, go: false, protocol: 5, records: "", latencies: "" };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, "");
-    if (key === "frames" || key === "separate") { args[key] = true; continue; }
+    if (["frames", "separate", "go"].includes(key)) { args[key] = true; continue; }
     const value = argv[++i];
     if (value === undefined) throw new Error(`--${key} needs a value`);
     args[key] = ["clients", "seconds", "warmup", "qos", "protocol"].includes(key) ? Number(value) : value;
@@ -52,6 +55,19 @@ function summary(values) {
   const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null;
   return { n: sorted.length, mean: r(mean), p50: r(percentile(sorted, 50)), p95: r(percentile(sorted, 95)),
     p99: r(percentile(sorted, 99)), max: r(sorted.length ? sorted[sorted.length - 1] : null) };
+}
+
+function readGo() {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk) => {
+      buffer += chunk;
+      const match = buffer.match(/GO ([0-9.]+)/);
+      if (match) resolve(Number(match[1]));
+    });
+    process.stdin.on("end", () => reject(new Error("stdin closed before GO")));
+  });
 }
 
 async function main() {
@@ -118,11 +134,13 @@ async function main() {
     await new Promise((r) => setTimeout(r, RAMP_PAUSE_MS));
   }
   console.log(`READY ${connected}`);
-  const start = nowS() + args.warmup;
+  const start = args.go ? await readGo() : nowS() + args.warmup;
   window = [start, start + args.seconds];
   const cpu0 = process.cpuUsage();
-  await new Promise((r) => setTimeout(r, (args.warmup + args.seconds) * 1000 + GRACE_MS));
+  const begun = nowS();
+  await new Promise((r) => setTimeout(r, Math.max(0, (window[1] - nowS()) * 1000) + GRACE_MS));
   const cpu = process.cpuUsage(cpu0);
+  const elapsedMs = (nowS() - begun) * 1000;
 
   // Expected seqs per node: every number between the first and last seen by anyone in the window.
   const seen = new Map();
@@ -161,8 +179,12 @@ async function main() {
     },
     frames: { received: frames, bytes: frameBytes,
       per_client_bytes_per_s: connected ? Math.round(frameBytes / connected / args.seconds) : 0 },
-    client_cpu_pct: Math.round((cpu.user + cpu.system) / ((args.warmup + args.seconds) * 1000 + GRACE_MS)) / 10,
+    client_cpu_pct: Math.round((cpu.user + cpu.system) / elapsedMs) / 10,
+    union: Object.fromEntries([...seen].map(([node, seqs]) => [node, [...seqs].sort((a, b) => a - b)])),
+    delivered_by_node: Object.fromEntries([...expected.keys()].map((node) =>
+      [node, stats.reduce((a, s) => a + ((s.states.get(node) || new Set()).size), 0)])),
   };
+  if (args.latencies) writeFileSync(args.latencies, JSON.stringify(latencies.map((v) => Math.round(v * 1000) / 1000)));
   if (keepRecords) writeFileSync(args.records, JSON.stringify(stats[0] ? stats[0].records : []));
   console.log(JSON.stringify(result));
   for (const c of clients) c.end(true);

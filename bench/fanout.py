@@ -16,7 +16,7 @@ from typing import Any
 import cv2
 
 from bench.common import CpuMeter, Photo, wait_for
-from bench.loadclient import LoadClient
+from bench.loadclient import run_group
 from tests.support import Daemon, Mosquitto, Watcher
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,14 @@ def start_daemon(workdir: Path, broker: Mosquitto, source: Path, node_id: str, *
 
 
 def measure(
-    broker: Mosquitto, daemon: Daemon, node_id: str, *, clients: int, seconds: float, mode: str
+    broker: Mosquitto,
+    daemon: Daemon,
+    node_id: str,
+    *,
+    clients: int,
+    seconds: float,
+    mode: str,
+    workdir: Path,
 ) -> dict[str, Any]:
     """One N: connect N subscribers, then measure delivery, latency and CPU over the window."""
     assert broker.process is not None and daemon.process is not None
@@ -85,25 +92,31 @@ def measure(
         time.sleep(seconds)
         row.update({"broker": broker_meter.stop(), "node": node_meter.stop()})
         return row
-    client = LoadClient(
+
+    def start_meters() -> None:
+        broker_meter.start()
+        node_meter.start()
+
+    result = run_group(
         f"ws://127.0.0.1:{broker.ws_port}",
         clients=clients,
         node=node_id,
         seconds=seconds,
+        workdir=workdir,
         frames=frames,
         separate=separate,
+        on_window=start_meters,
     )
-    row["connected"] = client.wait_ready()
-    broker_meter.start(), node_meter.start()
-    result = client.result()
     row.update({"broker": broker_meter.stop(), "node": node_meter.stop()})
     row.update(
         {
-            "delivery_pct": result["state"]["delivery_pct"],
-            "states_per_client": result["state"]["expected_per_client"],
-            "clients_missing_some": result["state"]["clients_missing_some"],
-            "state_latency_ms": result["state"]["latency_ms"],
-            "frame_bytes_per_client_s": result["frames"]["per_client_bytes_per_s"],
+            "connected": result["connected"],
+            "processes": result["processes"],
+            "delivery_pct": result["delivery_pct"],
+            "states_per_client": result["expected_per_client"],
+            "clients_missing_some": result["clients_missing_some"],
+            "state_latency_ms": result["latency_ms"],
+            "frame_bytes_per_client_s": result["frame_bytes_per_client_s"],
             "disconnects": result["disconnects"],
             "load_client_cpu_pct": result["client_cpu_pct"],
         }
@@ -128,7 +141,17 @@ def run(workdir: Path, photos: Sequence[Photo], counts: Sequence[int], seconds: 
                     if n == 0 and mode == "frames, own connection":
                         continue  # the same as with N = 0 in the mode before
                     log.info("fan-out: %d WebSocket subscribers, %s", n, mode)
-                    rows.append(measure(broker, daemon, node_id, clients=n, seconds=seconds, mode=mode))
+                    rows.append(
+                        measure(
+                            broker,
+                            daemon,
+                            node_id,
+                            clients=n,
+                            seconds=seconds,
+                            mode=mode,
+                            workdir=workdir / "load" / f"{mode}-{n}".replace(" ", "_").replace(",", ""),
+                        )
+                    )
         finally:
             daemon.stop()
             broker.stop()
