@@ -95,6 +95,28 @@ class _DashboardHandler(SimpleHTTPRequestHandler):
         log.debug("http: %s", format % args)
 
 
+def _make_broker(config: dict[str, Any]) -> Any:
+    """An amqtt 0.12.1 broker that sends a connecting client only the retained messages it asked for.
+
+    On every connect, amqtt 0.12.1 publishes the retained messages of every topic filter that any
+    session ever subscribed to (disconnected ones included) to the new client, whatever that client
+    subscribed to: a shell watching `…/stats` also received `…/state`, and every client got frames.
+    The override sends retained messages only for a filter the session itself holds, which keeps
+    both real paths (a SUBSCRIBE, and a persistent session coming back) and drops the leak.
+    """
+    from amqtt.broker import Broker
+
+    class _Broker(Broker):  # type: ignore[misc]
+        async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Any
+        ) -> None:
+            holders = self._subscriptions.get(subscription[0], [])
+            if any(holder is session for holder, _qos in holders):
+                await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    return _Broker(config)
+
+
 class EmbeddedBroker:
     """amqtt on its own event-loop thread, plus the dashboard's HTTP server thread."""
 
@@ -173,11 +195,9 @@ class EmbeddedBroker:
                 log.error("embedded broker stopped: %s", exc)
 
     async def _serve(self) -> None:
-        from amqtt.broker import Broker
-
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        broker = Broker(self._amqtt_config())
+        broker = _make_broker(self._amqtt_config())
         await broker.start()
         self._ready.set()
         await self._stop.wait()

@@ -180,6 +180,7 @@ class Node:
         self.errors = ErrorLog()
         self._info_protocol: str | None = None
         self.settings = self._load_settings()
+        tracker.set_alert_minutes(float(self.settings.alert_minutes))
         self.baseline: Baseline | None = store.load(CALIBRATION_FILE, Baseline)
         now = clock()
         self.started_at = now
@@ -272,6 +273,10 @@ class Node:
             details=details,
         )
         self._publish(self.topics.event, event.model_dump_json(), retain=False)
+
+    def _publish_events(self, events: list[Event]) -> None:
+        for event in events:
+            self._publish(self.topics.event, event.model_dump_json(), retain=False)
 
     def publish_info(self) -> None:
         self._info_protocol = self._link.protocol_name
@@ -461,7 +466,7 @@ class Node:
             self._last_reading = None
             self.steady.force("paused", now)
             self._clear_frame()
-        self._tracker.observe(self.steady.posture, now)
+        self._publish_events(self._tracker.observe(self.steady.posture, now))
 
     def _start_calibration(self, now: float) -> None:
         if not self.settings.monitoring:
@@ -546,14 +551,14 @@ class Node:
         self._drain_commands(now)
         self._publish_camera()
         self._check_stall()
-        for event in self._tracker.observe(self.steady.posture, now):
-            self._publish(self.topics.event, event.model_dump_json(), retain=False)
+        self._publish_events(self._tracker.observe(self.steady.posture, now))
+        dirty = self._tracker.take_dirty()
         if self._calibrator is not None and self._calibrator.done(now):
             self._finish_calibration(now)
         self.publish_state(now)
-        if now - self._last_stats_at >= self.config.stats.publish_interval_s:
+        if "stats" in dirty or now - self._last_stats_at >= self.config.stats.publish_interval_s:
             self.publish_stats(now)
-        if now - self._last_history_at >= HISTORY_INTERVAL_S:
+        if "history" in dirty or now - self._last_history_at >= HISTORY_INTERVAL_S:
             self.publish_history(now)
         if self._republish_at is not None and now >= self._republish_at:
             self._republish_at = None

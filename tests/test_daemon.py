@@ -72,6 +72,9 @@ def test_embedded_broker_empty_scene_is_away(
     watcher = watcher_factory(port).wait_connected()
     state = _state(watcher, "desk1", lambda s: s["posture"] == "away")
     assert state["present"] is False
+    # stats follow a posture change at once (the periodic publish is every 30 s)
+    stats = watcher.wait_for("deskpulse/desk1/stats", lambda m: m.json()["ts"] >= state["ts"], timeout=5)
+    assert stats.json()["today"]["away_s"] >= 0
     camera = watcher.wait_for(
         "deskpulse/desk1/camera", lambda m: m.json()["state"] == "connected", timeout=10
     )

@@ -110,3 +110,19 @@ def test_clean_stop_publishes_offline(
     watcher.wait_for("deskpulse/t1/availability", lambda m: m.payload == b"online", timeout=5)
     link.stop()
     assert watcher.wait_for("deskpulse/t1/availability", lambda m: m.payload == b"offline", timeout=5)
+
+
+def test_embedded_broker_sends_only_the_retained_messages_a_client_asked_for(
+    amqtt: EmbeddedBroker, watcher_factory: Callable[..., Watcher]
+) -> None:
+    port = amqtt.addresses.mqtt_port
+    publisher = watcher_factory(port, ()).wait_connected()
+    publisher.publish("deskpulse/t1/state", b"S", retain=True)
+    publisher.publish("deskpulse/t1/frame", b"\xff\xd8", retain=True)
+    first = watcher_factory(port, ("deskpulse/t1/frame",)).wait_connected()
+    first.wait_for("deskpulse/t1/frame", timeout=5)
+    first.close()
+    second = watcher_factory(port, ("deskpulse/t1/state",)).wait_connected()
+    second.wait_for("deskpulse/t1/state", timeout=5)
+    time.sleep(1.0)
+    assert [m.topic for m in second.messages] == ["deskpulse/t1/state"]
