@@ -84,6 +84,19 @@ def test_embedded_server_serves_the_page_that_shows_the_real_daemon_on_a_real_ph
     expect(camera.locator(".camera-state")).to_have_text("Camera connected")
     expect(camera.locator(".camera-detail")).to_contain_text("512\N{MULTIPLICATION SIGN}512")
     expect(page.locator(".settings-list")).to_contain_text("Monitoring")
+    # No accounts on the embedded broker: any name signs in; MQTT 3.1.1 cannot confirm rights, so the
+    # controls show and the node's `…/state` echo is the proof.
+    page.locator("#signin-btn").click()
+    page.get_by_label("User name").fill("anyone")
+    page.get_by_label("Password").fill("anything")
+    page.locator("#signin-submit").click()
+    expect(page.locator(".settings-note")).to_contain_text("cannot confirm permissions")
+    mark = watcher.mark()
+    page.get_by_role("radio", name="Low").check()
+    watcher.wait_for(
+        "deskpulse/desk1/sensitivity/state", lambda m: m.payload == b"low", timeout=10, after=mark
+    )
+    expect(page.locator("#st-desk1-sensitivity")).to_have_text("Done")
 
 
 def test_offline_shows_when_the_nodes_last_will_fires(
