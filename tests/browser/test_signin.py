@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -68,7 +69,7 @@ def control_watcher(secured: SecureBroker) -> Iterator[Watcher]:
     watcher.close()
 
 
-def open_page(pages: Pages, secured: SecureBroker, **options: object) -> Page:
+def open_page(pages: Pages, secured: SecureBroker, **options: Any) -> Page:
     page = pages.open(page_url(secured.ws_port, secured.ws_port, node=NODE), **options)
     expect(page.locator("#conn-text")).to_have_text("Connected", timeout=15_000)
     expect(page.locator(".panel-status .status-word")).not_to_have_text(
