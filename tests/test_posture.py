@@ -284,12 +284,15 @@ def test_real_front_landmarks_perturbed_into_bad_postures() -> None:
         k: (x, y + span / 3, z, v) if k in HEAD else (x, y, z, v) for k, (x, y, z, v) in ASTRONAUT.items()
     }
     assert classify(make_pose(dropped, 512, 512)).reasons == ("forward_head",)
-    # Narrow her shoulders by a third (rolled forward) while the head comes nearer: wider head.
+    # Square her shoulders to the camera (she is turned 26°, too far to judge head width), then
+    # narrow them by a third (rolled forward) as the head comes nearer: the head looks wider.
     cx = mid(ASTRONAUT, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)[0]
-    narrowed = dict(ASTRONAUT)
+    square, narrowed = dict(ASTRONAUT), dict(ASTRONAUT)
     for side in (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER):
-        x, y, z, v = ASTRONAUT[side]
-        narrowed[side] = (cx + (x - cx) * 0.67, y, z, v)
+        x, y, _, v = ASTRONAUT[side]
+        square[side] = (x, y, -0.26, v)
+        narrowed[side] = (cx + (x - cx) * 0.67, y, -0.26, v)
+    assert classify(make_pose(square, 512, 512)).verdict == "good"
     assert "forward_head" in classify(make_pose(narrowed, 512, 512)).reasons
     # Lean the whole upper body 15° sideways about the hips (made visible for this).
     hips = {Landmark.LEFT_HIP: (0.46, 0.95, 0.03, 0.9), Landmark.RIGHT_HIP: (0.26, 0.95, -0.03, 0.9)}
@@ -298,6 +301,19 @@ def test_real_front_landmarks_perturbed_into_bad_postures() -> None:
     upper = (*HEAD, Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER)
     leaning = rotate(seated, upper, mid(seated, Landmark.LEFT_HIP, Landmark.RIGHT_HIP), 15)
     assert classify(make_pose(leaning, 512, 512)).reasons == ("lean", "shoulder_tilt")
+
+
+def test_shoulders_turned_from_the_camera_do_not_make_the_head_look_bigger() -> None:
+    rows = webcam_front()
+    cx = 0.89
+    for side, dz in ((Landmark.LEFT_SHOULDER, 0.2), (Landmark.RIGHT_SHOULDER, -0.2)):
+        x, y, _, v = rows[side]
+        rows[side] = (cx + (x - cx) * 0.77, y, dz, v)  # turned ~40°: the span looks 23 % narrower
+    reading = classify(make_pose(rows, 1280, 720))
+    assert reading.view == "front"
+    assert reading.measures["body_yaw_deg"] == pytest.approx(40.0, abs=1.0)
+    assert "face_width_ratio" not in reading.measures
+    assert reading.verdict == "good"
 
 
 def test_a_head_turned_away_from_the_camera_does_not_count_as_a_bigger_head() -> None:
