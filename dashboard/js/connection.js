@@ -82,6 +82,8 @@
         connectTimeout: C.CONNECT_TIMEOUT_MS,
         resubscribe: false,
         queueQoSZero: false,
+        // Retry after a refusal such as "server unavailable"; refused credentials end the client below.
+        reconnectOnConnackError: true,
       };
       if (this.credentials) {
         options.username = this.credentials.user;
@@ -131,11 +133,13 @@
         return;
       }
       if (REFUSED_AUTH.has(code)) {
+        // Retrying the same credentials cannot help: stop, and let the person sign in.
+        client.end(true);
         this.setStatus("refused", this.credentials ? "Wrong user name or password" : "This broker needs sign-in");
         return;
       }
       if (typeof code === "number") {
-        this.setStatus("error", `The broker refused the connection: ${error.message}`);
+        this.setStatus("error", `The broker refused the connection (${error.message}); trying again.`);
         return;
       }
       // Socket-level errors: MQTT.js keeps retrying; keep the message for the status line.

@@ -106,7 +106,10 @@ def pages(browser: Browser) -> Iterator[Pages]:
     opened = Pages(browser)
     yield opened
     opened.close()
-    assert not opened.errors, "uncaught errors in the page:\n" + "\n".join(opened.errors)
+    console = "\n".join(opened.console[-20:])
+    assert not opened.errors, (
+        "uncaught errors in the page:\n" + "\n".join(opened.errors) + "\nconsole:\n" + console
+    )
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,9 @@ a control user changes the node's settings."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Pages, page_url
+from tests.browser.conftest import DASHBOARD, Pages, page_url
 from tests.secure_broker import SecureBroker, secure_mosquitto
-from tests.support import Daemon, Watcher
+from tests.support import Daemon, Mosquitto, Watcher
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -193,3 +196,31 @@ def test_a_control_user_changes_the_nodes_settings(
     expect(page.get_by_role("switch")).to_have_count(0)
     for setting, value in (("alert_minutes", "10"), ("sensitivity", "medium")):
         control_watcher.publish(f"deskpulse/{NODE}/{setting}/set", value)
+
+
+def test_a_broker_without_anonymous_access_asks_for_sign_in(pages: Pages, tmp_path: Path) -> None:
+    """allow_anonymous false: the page says sign-in is needed, and signing in connects it."""
+    mosquitto_passwd = shutil.which("mosquitto_passwd")
+    assert mosquitto_passwd, "mosquitto_passwd comes with mosquitto"
+    folder = Path(tempfile.mkdtemp(prefix="deskpulse-pw-"))  # not under tmp_path: its parents are 0700
+    try:
+        folder.chmod(0o755)  # mosquitto started as root reads the file as its own user
+        passwords = folder / "passwords"
+        subprocess.run([mosquitto_passwd, "-c", "-b", str(passwords), "alice", "s3cret"], check=True)
+        passwords.chmod(0o644)
+        config = f"http_dir {DASHBOARD}\nallow_anonymous false\npassword_file {passwords}\n"
+        broker = Mosquitto(tmp_path / "closed", extra_config=config).start()
+        try:
+            page = pages.open(page_url(broker.ws_port, broker.ws_port, user="alice"))
+            expect(page.locator("#conn-text")).to_have_text("Sign-in needed", timeout=15_000)
+            expect(page.locator("#empty-title")).to_have_text("This broker needs sign-in")
+            expect(page.get_by_label("User name")).to_have_value("alice")  # ?user= opened the dialog
+            page.get_by_label("Password").fill("s3cret")
+            page.locator("#signin-submit").click()
+            expect(page.locator("#conn-text")).to_have_text("Connected")
+            expect(page.locator("#empty-title")).to_have_text("Waiting for DeskPulse nodes")
+            expect(page.locator("#user-label")).to_have_text("alice (control)")  # no ACL: full rights
+        finally:
+            broker.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
