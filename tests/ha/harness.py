@@ -4,6 +4,7 @@ Home Assistant needs Python >= 3.12 (the project runs on 3.10-3.12), so it gets 
 on first use in a cache folder outside the repository and reused afterwards:
 `$HA_TEST_CACHE`, else `<system temp dir>/deskpulse-ha-cache`. Python 3.13 runs HA 2025.4.4,
 Python 3.12 runs HA 2025.1.4 (the newest for each); both speak device-based discovery.
+`HA_TEST_PYTHON` (a name on PATH or a path) picks the interpreter.
 Set-up steps that need HA's own code run in that venv through `ha_helper.py`.
 """
 
@@ -93,8 +94,9 @@ def _probe(command: str, env: dict[str, str]) -> Interpreter | None:
 
 
 def find_interpreter() -> Interpreter | None:
-    """python3.13, else python3.12, found by name on PATH (pyenv shims included)."""
-    for name in PYTHON_NAMES:
+    """$HA_TEST_PYTHON, else python3.13, else python3.12, found on PATH (pyenv shims included)."""
+    names = (os.environ["HA_TEST_PYTHON"],) if os.environ.get("HA_TEST_PYTHON") else PYTHON_NAMES
+    for name in names:
         command = shutil.which(name)
         if command is None:
             continue
@@ -145,7 +147,8 @@ class Install:
 def _pip(python: Path, *args: str, log: Path) -> None:
     with log.open("ab") as out:
         result = subprocess.run(
-            [str(python), "-m", "pip", "install", "--disable-pip-version-check", *args],
+            # --no-compile: byte-compiling all of HA takes longer than compiling what it imports.
+            [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             timeout=INSTALL_TIMEOUT_S,

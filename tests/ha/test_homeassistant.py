@@ -347,6 +347,13 @@ def test_switching_to_per_component_discovery_and_back(
     registry = ha.device_entities(DEVICE_NAME)
     assert set(registry) == set(ENTITIES)
     assert {e["unique_id"] for e in registry.values()} == {e["unique_id"] for e in registry_before.values()}
+    # The node republishes when HA announces itself: the cleared device config must not come again
+    # (HA would process it as a removal of entities that now live on other topics, and warn).
+    log_lines = len(ha.log().splitlines())
+    announce_home_assistant(node)
+    time.sleep(2.0)
+    complaints = [line for line in ha.log().splitlines()[log_lines:] if "WARNING" in line or "ERROR" in line]
+    assert not complaints, "\n".join(complaints)
 
     node.stop()
     node.start()
@@ -357,6 +364,19 @@ def test_switching_to_per_component_discovery_and_back(
     )
     wait_until(lambda: "unavailable" not in device_states(ha).values(), 90, what="entities available")
     assert set(ha.device_entities(DEVICE_NAME)) == set(ENTITIES)
+
+
+def announce_home_assistant(node: Node) -> None:
+    """Home Assistant's birth message, and wait for the node to republish (after 1-5 s)."""
+    assert node.daemon is not None
+    daemon = node.daemon
+    before = daemon.log().count("Home Assistant came online")
+    node.watcher.publish("homeassistant/status", "online")
+    wait_until(
+        lambda: daemon.log().count("Home Assistant came online") > before,
+        WAIT_S,
+        what="the node to republish",
+    )
 
 
 def _retained(broker: Mosquitto, topic: str) -> bytes:
