@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ha.harness import HomeAssistant, Install, ensure_installed, find_interpreter
+from tests.ha.harness import HomeAssistant, Install, ensure_installed, find_interpreter, python_names
 from tests.ha.scenario import example_automations
 from tests.support import Mosquitto
 
@@ -17,7 +17,7 @@ def ha_install() -> Install:
     """Home Assistant's venv, installed on first use (about two minutes) and cached."""
     interpreter = find_interpreter()
     if interpreter is None:
-        pytest.skip("Home Assistant needs Python >= 3.12: no python3.13 or python3.12 found on PATH")
+        pytest.skip(f"Home Assistant needs Python >= 3.12: no {' or '.join(python_names())} found on PATH")
     return ensure_installed(interpreter, report=lambda line: print(f"\n[ha] {line}", flush=True))
 
 

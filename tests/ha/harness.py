@@ -93,10 +93,14 @@ def _probe(command: str, env: dict[str, str]) -> Interpreter | None:
     return Interpreter(out[0], (major, minor))
 
 
+def python_names() -> tuple[str, ...]:
+    """$HA_TEST_PYTHON, else python3.13 then python3.12."""
+    return (os.environ["HA_TEST_PYTHON"],) if os.environ.get("HA_TEST_PYTHON") else PYTHON_NAMES
+
+
 def find_interpreter() -> Interpreter | None:
-    """$HA_TEST_PYTHON, else python3.13, else python3.12, found on PATH (pyenv shims included)."""
-    names = (os.environ["HA_TEST_PYTHON"],) if os.environ.get("HA_TEST_PYTHON") else PYTHON_NAMES
-    for name in names:
+    """The first of `python_names()` that runs and is 3.12 or 3.13 (inactive pyenv shims included)."""
+    for name in python_names():
         command = shutil.which(name)
         if command is None:
             continue

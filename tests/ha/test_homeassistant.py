@@ -30,7 +30,8 @@ from tests.ha.scenario import (
 )
 from tests.support import ROOT, Mosquitto, wait_until
 
-pytestmark = [pytest.mark.ha, pytest.mark.slow]
+# The first test also installs Home Assistant when the cache is cold (about two minutes).
+pytestmark = [pytest.mark.ha, pytest.mark.slow, pytest.mark.timeout(900)]
 
 WAIT_S = 45.0
 MONITORING = "switch.deskpulse_ha_desk_monitoring"
@@ -202,67 +203,79 @@ def test_the_example_automations_load(home_assistant: HomeAssistant) -> None:
 # --------------------------------------------------------------------------- commands
 
 
-def _call_and_time(node: Node, setting: str, expected: str, call: Any) -> float:
+def _command(
+    ha: HomeAssistant, node: Node, call: tuple[str, str, dict[str, Any]], setting: str, payload: str
+) -> tuple[float, float]:
+    """Call a service on a DeskPulse entity; seconds until the node published `payload` on
+    `<setting>/state`, and until Home Assistant's entity shows it."""
+    domain, service, data = call
+    entity_id = data["entity_id"]
+    before = ha.state(entity_id)
     mark = node.watcher.mark()
     started = time.monotonic()
-    call()
+    ha.call(domain, service, **data)
     node.watcher.wait_for(
-        node.topic(f"{setting}/state"), lambda m: m.payload == expected.encode(), timeout=WAIT_S, after=mark
+        node.topic(f"{setting}/state"), lambda m: m.payload == payload.encode(), timeout=WAIT_S, after=mark
     )
-    return time.monotonic() - started
+    at_node = time.monotonic() - started
+    if domain == "button":
+        return at_node, float("nan")  # a button's state is the time it was pressed
+    wait_until(lambda: ha.state(entity_id) != before, WAIT_S, interval=0.02, what=f"{entity_id} to change")
+    return at_node, time.monotonic() - started
 
 
 def test_commands_from_home_assistant(home_assistant: HomeAssistant, node: Node) -> None:
     ha = home_assistant
-    latencies = {}
-    latencies["sensitivity"] = _call_and_time(
-        node,
-        "sensitivity",
-        "high",
-        lambda: ha.call(
-            "select", "select_option", entity_id="select.deskpulse_ha_desk_sensitivity", option="high"
+    select = "select.deskpulse_ha_desk_sensitivity"
+    number = "number.deskpulse_ha_desk_alert_minutes"
+    latencies = {
+        "sensitivity": _command(
+            ha,
+            node,
+            ("select", "select_option", {"entity_id": select, "option": "high"}),
+            "sensitivity",
+            "high",
         ),
-    )
-    wait_state(ha, "select.deskpulse_ha_desk_sensitivity", "high")
+        "alert_minutes": _command(
+            ha, node, ("number", "set_value", {"entity_id": number, "value": 15}), "alert_minutes", "15"
+        ),
+    }
+    assert (ha.state(select), ha.state(number)) == ("high", "15")
 
-    latencies["alert_minutes"] = _call_and_time(
-        node,
-        "alert_minutes",
-        "15",
-        lambda: ha.call("number", "set_value", entity_id="number.deskpulse_ha_desk_alert_minutes", value=15),
-    )
-    wait_state(ha, "number.deskpulse_ha_desk_alert_minutes", "15")
-
-    latencies["calibrate"] = _call_and_time(
-        node,
-        "calibrate",
-        "calibrating",
-        lambda: ha.call("button", "press", entity_id="button.deskpulse_ha_desk_calibrate"),
-    )
+    press = ("button", "press", {"entity_id": "button.deskpulse_ha_desk_calibrate"})
+    latencies["calibrate"] = _command(ha, node, press, "calibrate", "calibrating")
     result = node.watcher.wait_for(
         node.topic("calibrate/state"), lambda m: m.payload != b"calibrating", timeout=WAIT_S
     )
     wait_state(ha, "sensor.deskpulse_ha_desk_calibration", result.payload.decode())
 
     mark = node.watcher.mark()
-    latencies["monitoring"] = _call_and_time(
-        node, "monitoring", "OFF", lambda: ha.call("switch", "turn_off", entity_id=MONITORING)
-    )
+    turn_off = ("switch", "turn_off", {"entity_id": MONITORING})
+    latencies["monitoring"] = _command(ha, node, turn_off, "monitoring", "OFF")
+    assert ha.state(MONITORING) == "off"
+    # Paused: the state says so and the node let go of the camera.
     node.watcher.wait_for(
         node.topic("state"), lambda m: m.json()["posture"] == "paused", timeout=WAIT_S, after=mark
     )
-    wait_state(ha, MONITORING, "off")
+    node.watcher.wait_for(
+        node.topic("camera"), lambda m: m.json()["state"] == "paused", timeout=WAIT_S, after=mark
+    )
     wait_state(ha, POSTURE, "paused")
     wait_state(ha, "binary_sensor.deskpulse_ha_desk_presence", "off")
-    print("HA command -> node state topic (s):", {k: round(v, 3) for k, v in latencies.items()})
+    wait_state(ha, "sensor.deskpulse_ha_desk_camera_state", "paused")
+    print(
+        "\nHA service call -> node's …/state, -> HA entity state (s):",
+        {name: (round(node_s, 3), round(ha_s, 3)) for name, (node_s, ha_s) in latencies.items()},
+    )
 
     # Back to the defaults for the tests that follow.
     mark = node.watcher.mark()
     ha.call("switch", "turn_on", entity_id=MONITORING)
-    ha.call("select", "select_option", entity_id="select.deskpulse_ha_desk_sensitivity", option="medium")
-    ha.call("number", "set_value", entity_id="number.deskpulse_ha_desk_alert_minutes", value=10)
+    ha.call("select", "select_option", entity_id=select, option="medium")
+    ha.call("number", "set_value", entity_id=number, value=10)
     wait_state(ha, MONITORING, "on")
-    wait_state(ha, "number.deskpulse_ha_desk_alert_minutes", "10")
+    wait_state(ha, number, "10")
+    wait_state(ha, select, "medium")
     node.watcher.wait_for(
         node.topic("state"), lambda m: m.json()["posture"] in ("good", "bad"), timeout=90, after=mark
     )
