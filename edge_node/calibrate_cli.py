@@ -110,7 +110,9 @@ def _calibrate_local(config: Config) -> int:
     from edge_node.posture import classify
     from edge_node.store import JsonStore
 
-    estimator = PoseEstimator(model_complexity=config.posture.model_complexity)
+    estimator = PoseEstimator(
+        model_complexity=config.posture.model_complexity, static_images=not config.posture.tracking
+    )
     slot = LatestSlot()
     capture = Capture(config.camera, slot)
     capture.start()

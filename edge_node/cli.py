@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from edge_node import __version__
-from edge_node.config import BrokerAddress, Config, ConfigError, build_config
+from edge_node.config import BrokerAddress, Config, ConfigError, build_config, redact_url
 
 log = logging.getLogger("edge_node")
 
@@ -234,7 +234,9 @@ def run_node(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from exc
 
     log.info("loading the pose model")
-    estimator = PoseEstimator(model_complexity=config.posture.model_complexity)
+    estimator = PoseEstimator(
+        model_complexity=config.posture.model_complexity, static_images=not config.posture.tracking
+    )
     slot = LatestSlot()
     capture = Capture(config.camera, slot)
     tracker = Tracker(
@@ -253,7 +255,9 @@ def run_node(args: argparse.Namespace) -> int:
     )
     link.set_subscriptions(node.subscriptions())
     link.start()
-    log.info("node %s: source %s, broker %s", config.node_id, config.camera.source, address.redacted())
+    log.info(
+        "node %s: source %s, broker %s", config.node_id, redact_url(config.camera.source), address.redacted()
+    )
     try:
         node.run(stop)
     finally:

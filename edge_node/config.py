@@ -177,6 +177,11 @@ class PostureConfig(Section):
     heartbeat_s: float = Field(30.0, ge=1, le=30, description="State is republished at least this often")
     calibrate_s: float = Field(5.0, ge=1, le=60, description="How long calibration records")
     model_complexity: Literal[0, 1, 2] = Field(1, description="MediaPipe pose model (1 = bundled full)")
+    tracking: bool = Field(
+        False,
+        description="Track between frames (faster; a person who left can linger up to 2 s) "
+        "instead of detecting on every frame",
+    )
 
 
 class AlertsConfig(Section):
@@ -418,7 +423,7 @@ def format_validation_error(exc: ValidationError, origins: Mapping[tuple[str, ..
             lines.append(f"invalid config: unknown setting '{field}'{_origin(path, origins)}")
             continue
         value = error.get("input")
-        shown = "***" if "password" in field else repr(value)
+        shown = "***" if "password" in field else redact_url(repr(value))
         lines.append(f"invalid config: {field} = {shown}{_origin(path, origins)}: {message}")
     return "\n".join(lines)
 

@@ -17,6 +17,13 @@ from edge_node.landmarks import Image, Pose
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# In tracking mode MediaPipe follows the person found earlier and skips the detector; when that
+# person leaves, the landmark model can keep "tracking" an empty scene with high visibility (seen
+# here: a person photo followed by an empty table stayed "present" indefinitely). Restarting the
+# graph this often forces a fresh detection, so a phantom lasts at most this long. A restart costs
+# about 60 ms here (graph start + detector), which is why detecting on every frame is the default.
+REDETECT_EVERY_S = 2.0
+
 MODEL_NAMES = {0: "mediapipe-pose-lite", 1: "mediapipe-pose-full", 2: "mediapipe-pose-heavy"}
 
 
@@ -31,7 +38,13 @@ class Detection:
 class PoseEstimator:
     """Wraps `mediapipe.solutions.pose.Pose`; not thread-safe, use from one thread."""
 
-    def __init__(self, *, model_complexity: int = 1, static_images: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model_complexity: int = 1,
+        static_images: bool = False,
+        redetect_every_s: float = REDETECT_EVERY_S,
+    ) -> None:
         import mediapipe as mp  # imported here: it takes ~1 s and pure code must not need it
 
         self.model_name = (
@@ -45,6 +58,8 @@ class PoseEstimator:
             min_detection_confidence=0.5,
             min_tracking_confidence=0.5,
         )
+        self._redetect_every_s = None if static_images else redetect_every_s
+        self._last_reset = time.monotonic()
 
     def detect(self, image_bgr: Image) -> Detection:
         """Run pose detection on a BGR image."""
@@ -52,6 +67,12 @@ class PoseEstimator:
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
         started = time.perf_counter()
+        if (
+            self._redetect_every_s is not None
+            and time.monotonic() - self._last_reset >= self._redetect_every_s
+        ):
+            self._pose.reset()
+            self._last_reset = time.monotonic()
         result = self._pose.process(rgb)
         elapsed_ms = (time.perf_counter() - started) * 1000
         landmarks = result.pose_landmarks

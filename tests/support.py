@@ -151,11 +151,13 @@ class Watcher:
         self._cond = threading.Condition()
         self._topics = list(topics)
         self.connected = threading.Event()
+        self._pending_subs: set[int] = set()
         self.refused: str | None = None
         self.client = paho.Client(CallbackAPIVersion.VERSION2, protocol=protocol, transport=transport)  # type: ignore[arg-type]
         if username is not None:
             self.client.username_pw_set(username, password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.connect_async("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
@@ -164,9 +166,20 @@ class Watcher:
         if reason.is_failure:
             self.refused = str(reason)
             return
-        for topic in self._topics:
-            client.subscribe(topic, qos=1)
-        self.connected.set()
+        if not self._topics:
+            self.connected.set()
+            return
+        with self._cond:
+            for topic in self._topics:
+                _rc, mid = client.subscribe(topic, qos=1)
+                self._pending_subs.add(mid)
+
+    def _on_subscribe(self, _c: paho.Client, _u: Any, mid: int, _codes: Any, _p: Any) -> None:
+        """Connected means subscribed: every SUBACK is in, so nothing published later is missed."""
+        with self._cond:
+            self._pending_subs.discard(mid)
+            if not self._pending_subs:
+                self.connected.set()
 
     def _on_message(self, _c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
         with self._cond:
@@ -215,8 +228,8 @@ class Watcher:
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(5)
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 # --------------------------------------------------------------------------- the daemon

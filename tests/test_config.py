@@ -51,7 +51,8 @@ def test_config_file_from_environment(tmp_path: Path) -> None:
         (
             {},
             {"DESKPULSE_POSTURE__SENSITIVITY": "extreme"},
-            "posture.sensitivity = 'extreme' (from DESKPULSE_POSTURE__SENSITIVITY): Input should be 'low', 'medium' or 'high'",
+            "posture.sensitivity = 'extreme' (from DESKPULSE_POSTURE__SENSITIVITY): "
+            "Input should be 'low', 'medium' or 'high'",
         ),
         (
             {("node_id",): ("--node-id", "Desk 1")},
@@ -142,6 +143,7 @@ def test_cli_invalid_config_exits_2_with_one_line() -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == [
-        "deskpulse-edge: invalid config: camera.max_fps = 'abc' (from --max-fps): Input should be a valid number, unable to parse string as a number"
+        "deskpulse-edge: invalid config: camera.max_fps = 'abc' (from --max-fps): "
+        "Input should be a valid number, unable to parse string as a number"
     ]
     assert "Traceback" not in result.stderr

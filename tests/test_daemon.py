@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -134,7 +135,7 @@ def test_mosquitto_mqtt5_kill9_will_and_broker_restart(
     offline = fresh.wait_for(
         "deskpulse/desk3/availability", lambda m: m.payload == b"offline", after=mark, timeout=15
     )
-    assert offline.at - killed <= 5 * 1.5 + 1.0  # keepalive 5 s × 1.5, plus slack for a busy machine
+    assert offline.at - killed <= 5 * 1.5 + 1.0  # keepalive 5 s x 1.5, plus slack for a busy machine
 
 
 def test_shared_photos_person_and_empty_folders(
@@ -156,3 +157,26 @@ def test_shared_photos_person_and_empty_folders(
     time.sleep(3)
     nobody = [m.json() for m in watcher.on("deskpulse/nobody/state")]
     assert not any(s["present"] for s in nobody), json.dumps(nobody)[:500]
+
+
+def test_person_leaving_becomes_away(
+    tmp_path: Path, photos: dict[str, Path], daemon_factory: Callable[..., Daemon],
+    watcher_factory: Callable[..., Watcher], mosquitto: Mosquitto,
+) -> None:  # fmt: skip
+    """MediaPipe's tracker can keep a person on an empty scene; the node must still say away."""
+    scene = tmp_path / "scene.png"
+    shutil.copy(photos["astronaut"], scene)
+    daemon_factory(
+        "--source", str(scene), "--loop", "--node-id", "leave", "--broker", mosquitto.url,
+        "--data-dir", str(tmp_path / "data"), env=FAST_POSTURE,
+    )  # fmt: skip
+    watcher = watcher_factory(mosquitto.port).wait_connected()
+    _state(watcher, "leave", lambda s: s["present"] is True, timeout=60)
+    mark = watcher.mark()
+    swap = tmp_path / "swap.png"
+    shutil.copy(photos["coffee"], swap)
+    swap.replace(scene)  # the person gets up: the same camera now shows a table and a cup
+    away = watcher.wait_for(
+        "deskpulse/leave/state", lambda m: m.json()["posture"] == "away", after=mark, timeout=20
+    ).json()
+    assert away["present"] is False
