@@ -158,6 +158,7 @@ def entity_id(node_id: str, platform: str, key: str) -> str:
 
 
 def _expire_after(interval_s: float) -> int:
+    """Seconds without a message after which Home Assistant shows the entity unavailable."""
     return max(EXPIRE_MIN_S, math.ceil(EXPIRE_HEARTBEATS * interval_s))
 
 
@@ -173,9 +174,11 @@ def entities(config: Config) -> list[Entity]:
     stats_expiry = _expire_after(config.stats.publish_interval_s)
 
     def state(**options: Any) -> Component:
+        """Fed by the `state` heartbeat."""
         return Component(state_topic=topics.state, expire_after=state_expiry, **options)
 
     def stats(**options: Any) -> Component:
+        """Fed by the periodic `stats`."""
         return Component(state_topic=topics.stats, expire_after=stats_expiry, **options)
 
     minutes = "{{{{ (value_json.today.{field} / 60) | round(1) }}}}"
@@ -424,6 +427,7 @@ def device_info(config: Config, *, version: str, dashboard_url: str | None = Non
 
 
 def _component(config: Config, entity: Entity) -> Component:
+    """The entity's config with its ids."""
     ids = {
         "unique_id": f"deskpulse_{config.node_id}_{entity.key}",
         "object_id": object_id(config.node_id, entity.key),
@@ -434,14 +438,12 @@ def _component(config: Config, entity: Entity) -> Component:
 
 
 def _payload(model: BaseModel) -> bytes:
+    """Compact JSON with Home Assistant's abbreviations where the models declare them."""
     return model.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 
 def discovery_messages(config: Config, *, version: str, dashboard_url: str | None = None) -> list[Message]:
-    """Retained discovery configs for this node (none when Home Assistant is disabled).
-
-    `dashboard_url` overrides `config.dashboard_url` (the embedded broker knows its own).
-    """
+    """Retained discovery configs for this node; `dashboard_url` overrides the config's."""
     ha = config.homeassistant
     if not ha.enabled:
         return []
@@ -475,26 +477,15 @@ def discovery_topics(config: Config) -> list[str]:
     return [message.topic for message in discovery_messages(config, version="")]
 
 
-def all_config_topics(node_id: str, prefix: str) -> list[str]:
-    """Every config topic a node could publish under `prefix`, in either mode."""
-    topics = DiscoveryTopics(node_id, prefix)
-    probe = Config.model_validate({"node_id": node_id})
-    keys = [(entity.platform, entity.key) for entity in entities(probe)]
-    keys += [(platform, key) for key, platform in RETIRED_COMPONENTS.items()]
-    return [topics.device_config, *(topics.component_config(p, k) for p, k in keys)]
-
-
 def clear_messages(topics: Iterable[str]) -> list[Message]:
     """Empty retained messages: the broker drops the retained config, Home Assistant the entity."""
     return [Message(topic, b"", qos=1, retain=True) for topic in topics]
 
 
 def discovery_cleanup(config: Config, store: JsonStore) -> list[Message]:
-    """Clear what an earlier run published and this config no longer offers; record what it offers.
-
-    Covers a switch between `device` and `components` mode, a new discovery prefix or node id with
-    the same data dir, and `homeassistant.enabled = false`. Publish these before `discovery_messages`.
-    """
+    """Empty retained configs for what an earlier run published and this config no longer offers."""
+    # A switch between device and components mode, a new prefix or node id with the same data dir,
+    # or homeassistant.enabled = false. Published before discovery_messages; records what is offered.
     offered = discovery_topics(config)
     previous = store.load(DISCOVERY_FILE, PublishedDiscovery)
     stale = [topic for topic in (previous.topics if previous else ()) if topic not in offered]

@@ -29,6 +29,7 @@ EXIT_BROKER = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--keep-state` and the config flags."""
     from edge_node.cli import add_config_arguments
 
     parser.add_argument(
@@ -51,6 +52,7 @@ class Retained:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Forget the configured node on its broker (the embedded broker's port when none is set)."""
     from edge_node.cli import config_from_args, setup_logging
 
     config = config_from_args(args)
@@ -70,6 +72,7 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
     client = _client(config, address)
 
     def on_message(_c: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
+        """Record retained, non-empty messages (paho's network thread)."""
         if not message.retain or not message.payload:
             return
         with seen.lock:
@@ -79,6 +82,7 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
                 seen.online = True
 
     def on_subscribe(*_args: object) -> None:
+        """The SUBACK: retained messages follow it."""
         seen.last_at = time.monotonic()
         seen.subscribed.set()
 
@@ -117,6 +121,7 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
 
 
 def _client(config: Config, address: BrokerAddress) -> paho.Client:
+    """A paho client with the node's credentials and TLS settings."""
     # MQTT 3.1.1 works with both mosquitto and the embedded amqtt.
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv311)
     if address.username:
@@ -132,6 +137,7 @@ def _client(config: Config, address: BrokerAddress) -> paho.Client:
 
 
 def _wait_quiet(seen: Retained) -> None:
+    """Until no retained message came for QUIET_S (or COLLECT_MAX_S passed)."""
     deadline = time.monotonic() + COLLECT_MAX_S
     while time.monotonic() < deadline:
         with seen.lock:
@@ -142,8 +148,8 @@ def _wait_quiet(seen: Retained) -> None:
 
 
 def _config_topics(config: Config, found: Iterable[str], recorded: PublishedDiscovery | None) -> list[str]:
-    """Discovery configs to clear: those on the broker, those recorded in the data dir, and this
-    config's own (a broker ACL may hide `homeassistant/#` from the node's user)."""
+    """Discovery configs to clear: on the broker, recorded in the data dir, and this config's own."""
+    # This config's own too: a broker ACL may hide homeassistant/# from the node's user.
     node = NodeTopics(config.node_id)
     configs = {t for t in found if not t.startswith(node.base + "/")}
     configs.update(recorded.topics if recorded else ())
@@ -155,6 +161,7 @@ def _config_topics(config: Config, found: Iterable[str], recorded: PublishedDisc
 
 
 def _clear(client: paho.Client, topics: Iterable[str]) -> None:
+    """Publish an empty retained message on each topic and wait until the broker has them."""
     infos = [client.publish(topic, b"", qos=1, retain=True) for topic in topics]
     deadline = time.monotonic() + PUBLISH_TIMEOUT_S
     for info in infos:
@@ -164,6 +171,7 @@ def _clear(client: paho.Client, topics: Iterable[str]) -> None:
 def _report(
     config: Config, configs: list[str], node_topics: list[str], *, online: bool, keep_state: bool
 ) -> None:
+    """Tell the user what was cleared and whether the node would publish it again."""
     prefix = config.homeassistant.discovery_prefix
     print(
         f"removed node '{config.node_id}' from Home Assistant: cleared {len(configs)} discovery "
