@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from edge_node import __version__
+from edge_node import __version__, discovery
+from edge_node.config import Config
+from edge_node.discovery import discovery_messages
 from edge_node.payloads import Event
 from tests.ha.harness import HomeAssistant
 from tests.ha.scenario import (
@@ -28,7 +30,7 @@ from tests.ha.scenario import (
     Node,
     example_automations,
 )
-from tests.support import ROOT, Mosquitto, wait_until
+from tests.support import ROOT, Mosquitto, Watcher, wait_until
 
 # The first test also installs Home Assistant when the cache is cold (about two minutes).
 pytestmark = [pytest.mark.ha, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -412,6 +414,36 @@ def _retained(broker: Mosquitto, topic: str) -> bytes:
         check=False,
     )
     return result.stdout.strip()
+
+
+def test_retired_components_are_removed_from_home_assistant(
+    home_assistant: HomeAssistant, ha_broker: Mosquitto, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What RETIRED_COMPONENTS relies on: `{"p": platform}` in `cmps` removes that entity only."""
+    ha = home_assistant
+    config = Config.model_validate({"node_id": "retire-test"})
+    publisher = Watcher(ha_broker.port, ()).wait_connected()
+    (message,) = discovery_messages(config, version=__version__)
+    payload = json.loads(message.payload)
+    payload["cmps"]["old_sensor"] = {
+        "p": "sensor",
+        "name": "Old",
+        "unique_id": "deskpulse_retire-test_old_sensor",
+        "object_id": "deskpulse_retire_test_old_sensor",
+        "state_topic": "deskpulse/retire-test/state",
+    }
+    publisher.publish(message.topic, json.dumps(payload), retain=True)
+    old, kept = "sensor.deskpulse_retire_test_old_sensor", "sensor.deskpulse_retire_test_posture"
+    wait_until(lambda: ha.state(old) and ha.state(kept), WAIT_S, what="the device with its old sensor")
+
+    monkeypatch.setattr(discovery, "RETIRED_COMPONENTS", {"old_sensor": "sensor"})
+    (message,) = discovery_messages(config, version=__version__)
+    publisher.publish(message.topic, message.payload, retain=True)
+    wait_until(lambda: ha.state(old) is None, WAIT_S, what="the retired sensor to go")
+    assert ha.state(kept) is not None
+    publisher.publish(message.topic, b"", retain=True)
+    wait_until(lambda: ha.state(kept) is None, WAIT_S, what="the test device to go")
+    publisher.close()
 
 
 def test_forget_removes_the_device(home_assistant: HomeAssistant, node: Node, ha_broker: Mosquitto) -> None:
