@@ -42,7 +42,8 @@ def take(output: Path, ha: HomeAssistant) -> None:
         page.locator("input[name=username]").fill(OWNER_USERNAME)
         page.locator("input[name=password]").fill(OWNER_PASSWORD)
         page.locator("input[name=password]").press("Enter")
-        page.wait_for_url(lambda url: "/auth/" not in url, timeout=60_000)
+        # Signed in once the frontend has stored its tokens and opened the default dashboard.
+        page.wait_for_url("**/lovelace/**", timeout=60_000)
         device_page = f"{ha.url}/config/devices/device/{device['id']}"
         for attempt in range(3):  # the first load of the frontend can be slow on a busy machine
             page.goto(device_page)
