@@ -229,6 +229,7 @@ def run_node(args: argparse.Namespace) -> int:
             protocol=protocol,
             tls=tls,
             reconnect_max_s=config.mqtt.reconnect_max_s,
+            announce_first=lambda topic: topic.startswith(config.homeassistant.discovery_prefix + "/"),
         )
     except LinkError as exc:
         raise ConfigError(str(exc)) from exc

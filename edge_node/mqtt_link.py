@@ -89,6 +89,7 @@ class MqttLink:
         protocol: Protocol = "auto",
         tls: TlsOptions | None = None,
         reconnect_max_s: int = 4,
+        announce_first: Callable[[str], bool] = lambda _topic: False,
     ) -> None:
         self._address = address
         self._client_id = client_id
@@ -101,6 +102,7 @@ class MqttLink:
         self._fallback_allowed = protocol == "auto"
         self._tls = tls if address.tls else None
         self._reconnect_max_s = reconnect_max_s
+        self._announce_first = announce_first
         self._lock = threading.RLock()
         self._retained: dict[str, tuple[Message, float]] = {}
         self._pending_events: deque[Message] = deque(maxlen=MAX_PENDING_EVENTS)
@@ -191,10 +193,17 @@ class MqttLink:
         )
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
             log.error("publish to %s failed: %s", message.topic, paho.error_string(info.rc))
+        elif info.rc == paho.MQTT_ERR_SUCCESS and message.retain and not message.payload:
+            # An empty retained message deletes the retained one; sent once, it has done its job
+            # (re-sending a cleared discovery config makes Home Assistant warn on every restart).
+            self._retained.pop(message.topic, None)
 
-    def _republish(self, client: paho.Client) -> None:
+    def _republish(self, client: paho.Client, *, first: bool | None = None) -> None:
+        """Re-send retained messages; `first` picks those announced before `online` (True) or after."""
         now = time.monotonic()
         for message, published_at in list(self._retained.values()):
+            if first is not None and self._announce_first(message.topic) != first:
+                continue
             if message.expiry_s is not None and now - published_at > message.expiry_s:
                 continue  # a stale frame is worse than none
             self._send(client, message)
@@ -301,8 +310,11 @@ class MqttLink:
                 else:
                     client.subscribe(topic, qos=1)
             self._connected.set()
+            # Discovery first, then availability, then state: Home Assistant creates the entities
+            # before it learns they are available.
+            self._republish(client, first=True)
             client.publish(self._availability, b"online", qos=1, retain=True)
-            self._republish(client)
+            self._republish(client, first=False)
             while self._pending_events:
                 self._send(client, self._pending_events.popleft())
         if self._on_connected is not None:

@@ -25,7 +25,7 @@ from edge_node.calibration import CalibrationRefused, Calibrator
 from edge_node.capture import Capture, Frame, LatestSlot
 from edge_node.commands import Command, Rejection, RuntimeSettings, parse_command
 from edge_node.config import Config, redact_url
-from edge_node.discovery import discovery_messages
+from edge_node.discovery import discovery_cleanup, discovery_messages
 from edge_node.frames import encode_frame
 from edge_node.landmarks import Image
 from edge_node.mqtt_link import Message
@@ -395,9 +395,12 @@ class Node:
     def publish_startup(self) -> None:
         """Everything retained, in the order a new subscriber wants it."""
         now = self._clock()
-        if self.config.homeassistant.enabled:
-            for message in discovery_messages(self.config, version=__version__):
-                self._link.publish(message)
+        for message in discovery_cleanup(self.config, self._store):
+            self._link.publish(message)
+        for message in discovery_messages(
+            self.config, version=__version__, dashboard_url=self._dashboard_url
+        ):
+            self._link.publish(message)
         self.publish_info()
         self.publish_settings()
         if not self.settings.monitoring:
@@ -462,7 +465,9 @@ class Node:
         else:
             self._capture.pause()
             self._slot.clear()
-            self._calibrator = None
+            if self._calibrator is not None:
+                self._calibrator = None
+                self._calibration_failed("monitoring was turned off during calibration")
             self._last_reading = None
             self.steady.force("paused", now)
             self._clear_frame()
