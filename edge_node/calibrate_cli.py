@@ -10,9 +10,9 @@ import threading
 import time
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_node.config import BrokerAddress, Config
+from edge_node.mqtt_link import TlsOptions, tool_client
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     setup_logging(config.log_level if config.log_level != "info" else "warning")
-    address = config.mqtt.address() or BrokerAddress("127.0.0.1", config.broker.mqtt_port, tls=False)
+    address = config.tool_address()
     if not args.local:
         result = _calibrate_remote(config, address)
         if result is not None:
@@ -66,15 +66,7 @@ def _calibrate_remote(config: Config, address: BrokerAddress) -> int | None:
             answer.append(event)
             answered.set()
 
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set(
-            ca_certs=str(config.mqtt.ca_file) if config.mqtt.ca_file else None,
-            certfile=str(config.mqtt.cert_file) if config.mqtt.cert_file else None,
-            keyfile=str(config.mqtt.key_file) if config.mqtt.key_file else None,
-        )
+    client = tool_client(address, TlsOptions.from_config(config.mqtt))
     client.on_message = on_message
     try:
         client.connect(address.host, address.port, keepalive=30)

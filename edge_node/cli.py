@@ -215,9 +215,7 @@ def run_node(args: argparse.Namespace) -> int:
         if node is not None:
             node.on_connected()
 
-    tls = TlsOptions(
-        config.mqtt.ca_file, config.mqtt.cert_file, config.mqtt.key_file, config.mqtt.tls_insecure
-    )
+    tls = TlsOptions.from_config(config.mqtt)
     try:
         link = MqttLink(
             address,

@@ -281,6 +281,10 @@ class Config(Section):
     def display_name(self) -> str:
         return self.name or f"DeskPulse {self.node_id}"
 
+    def tool_address(self) -> BrokerAddress:
+        """The broker a command-line tool talks to: the configured one, else the local embedded one."""
+        return self.mqtt.address() or BrokerAddress("127.0.0.1", self.broker.mqtt_port, tls=False)
+
     def redacted(self) -> dict[str, Any]:
         """The effective config for `info`: secrets removed, paths as strings."""
         data = self.model_dump(mode="json")

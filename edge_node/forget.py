@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_node.config import BrokerAddress, Config
 from edge_node.discovery import DISCOVERY_FILE, PublishedDiscovery, discovery_topics
+from edge_node.mqtt_link import TlsOptions, tool_client
 from edge_node.store import JsonStore
 from edge_node.topics import DiscoveryTopics, NodeTopics
 
@@ -57,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     setup_logging(config.log_level if config.log_level != "info" else "warning")
-    address = config.mqtt.address() or BrokerAddress("127.0.0.1", config.broker.mqtt_port, tls=False)
+    address = config.tool_address()
     return forget(config, address, keep_state=args.keep_state)
 
 
@@ -69,7 +69,7 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
     recorded = store.load(DISCOVERY_FILE, PublishedDiscovery)
     seen = Retained()
 
-    client = _client(config, address)
+    client = tool_client(address, TlsOptions.from_config(config.mqtt))
 
     def on_message(_c: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
         """Record retained, non-empty messages (paho's network thread)."""
@@ -118,22 +118,6 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
     store.delete(DISCOVERY_FILE)
     _report(config, configs, node_topics, online=online, keep_state=keep_state)
     return 0
-
-
-def _client(config: Config, address: BrokerAddress) -> paho.Client:
-    """A paho client with the node's credentials and TLS settings."""
-    # MQTT 3.1.1 works with both mosquitto and the embedded amqtt.
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv311)
-    if address.username:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set(
-            ca_certs=str(config.mqtt.ca_file) if config.mqtt.ca_file else None,
-            certfile=str(config.mqtt.cert_file) if config.mqtt.cert_file else None,
-            keyfile=str(config.mqtt.key_file) if config.mqtt.key_file else None,
-        )
-        client.tls_insecure_set(config.mqtt.tls_insecure)
-    return client
 
 
 def _wait_quiet(seen: Retained) -> None:

@@ -30,7 +30,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge_node.config import BrokerAddress
+from edge_node.config import BrokerAddress, MqttConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,10 @@ class TlsOptions:
     key_file: Path | None = None
     insecure: bool = False
 
+    @classmethod
+    def from_config(cls, mqtt: MqttConfig) -> TlsOptions:
+        return cls(mqtt.ca_file, mqtt.cert_file, mqtt.key_file, mqtt.tls_insecure)
+
 
 class LinkError(Exception):
     """The link cannot be set up (e.g. unreadable TLS files)."""
@@ -71,6 +75,25 @@ class LinkError(Exception):
 
 Protocol = Literal["auto", "5", "3.1.1"]
 CommandHandler = Callable[[str, bytes, bool], None]
+
+
+def tool_client(address: BrokerAddress, tls: TlsOptions | None = None) -> paho.Client:
+    """A plain MQTT 3.1.1 client with the node's credentials and TLS, for short command-line jobs.
+
+    3.1.1 because both mosquitto and the embedded amqtt speak it.
+    """
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv311)
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        tls = tls or TlsOptions()
+        client.tls_set(
+            ca_certs=str(tls.ca_file) if tls.ca_file else None,
+            certfile=str(tls.cert_file) if tls.cert_file else None,
+            keyfile=str(tls.key_file) if tls.key_file else None,
+        )
+        client.tls_insecure_set(tls.insecure)
+    return client
 
 
 class MqttLink:
