@@ -85,6 +85,21 @@ def interleaved(
     source = ClipSource(clip, camera_fps)
     config = node_config(workdir / f"threaded-{camera_factor:g}", broker_url, "bench-pipeline")
     node = InProcessNode(config, source)
+    # How long the processing loop waits for a frame, and how long each whole loop pass takes.
+    timer = StageTimer()
+    waits = timer.ms.setdefault("wait for a frame", [])
+    take = node.slot.take
+
+    def timed_take(timeout: float) -> Frame | None:
+        started = time.perf_counter()
+        frame = take(timeout)
+        if frame is not None:  # the paused slices (bare MediaPipe running) do not count
+            waits.append((time.perf_counter() - started) * 1000)
+        return frame
+
+    node.slot.take = timed_take  # type: ignore[method-assign]
+    node.node.process = timer.wrap("process (pose, posture, publish)", node.node.process)
+    node.node.tick = timer.wrap("tick", node.node.tick)
     rounds = max(2, round(seconds / SLICE_S))
     bare_frames = pipe_frames = 0
     bare_s = pipe_s = 0.0
@@ -127,6 +142,7 @@ def interleaved(
         "dropped_latest_wins": dropped,
         "decode_ms": summary(source.decode_ms),
         "inference_ms": summary(node.estimator.inference_ms),
+        "loop_ms": {name: summary(values, 3) for name, values in timer.ms.items()},
     }
 
 

@@ -55,10 +55,14 @@ def run(workdir: Path, video: Path, minutes: float, interval_s: float) -> dict[s
                 raise RuntimeError(f"the daemon died during the soak: {daemon.log()[-2000:]}")
             now, cpu = time.monotonic(), process.cpu_times()
             used = (cpu.user + cpu.system) - (last_cpu.user + last_cpu.system)
+            memory = process.memory_full_info()
             samples.append(
                 {
                     "t_s": round(now - started, 1),
-                    "rss_mb": round(process.memory_info().rss / 1_048_576, 1),
+                    "rss_mb": round(memory.rss / 1_048_576, 1),
+                    # Unique to the process: RSS also counts shared library pages that happen to be
+                    # resident (OpenCV, MediaPipe, OpenBLAS), which vary with the page cache.
+                    "uss_mb": round(memory.uss / 1_048_576, 1),
                     "cpu_pct": round(100 * used / max(now - last_t, 1e-6), 1),
                     "threads": process.num_threads(),
                 }
@@ -77,6 +81,8 @@ def run(workdir: Path, video: Path, minutes: float, interval_s: float) -> dict[s
     growth = 100 * (last - first) / first if first else 0.0
     peak = max((s["rss_mb"] for s in samples), default=0.0)
     cpu = [s["cpu_pct"] for s in warm]
+    uss_first = sum(s["uss_mb"] for s in warm[:tenth]) / tenth if warm else 0.0
+    uss_last = sum(s["uss_mb"] for s in warm[-tenth:]) / tenth if warm else 0.0
     return {
         "minutes": minutes,
         "samples": samples,
@@ -84,6 +90,9 @@ def run(workdir: Path, video: Path, minutes: float, interval_s: float) -> dict[s
         "rss_last_mb": round(last, 1),
         "rss_peak_mb": peak,
         "rss_growth_pct": round(growth, 2),
+        "uss_first_mb": round(uss_first, 1),
+        "uss_last_mb": round(uss_last, 1),
+        "uss_growth_pct": round(100 * (uss_last - uss_first) / uss_first, 2) if uss_first else 0.0,
         "rss_slope_mb_per_h": round(_slope_per_hour([(s["t_s"], s["rss_mb"]) for s in warm]), 2),
         "cpu_mean_pct": round(sum(cpu) / len(cpu), 1) if cpu else None,
         "threads_last": samples[-1]["threads"] if samples else None,
