@@ -36,9 +36,19 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
-        "--quick", dest="profile", action="store_const", const="quick", help="about two minutes"
+        "--quick",
+        dest="profile",
+        action="store_const",
+        const="quick",
+        help="about three minutes (the default)",
     )
-    mode.add_argument("--full", dest="profile", action="store_const", const="full", help="the README figures")
+    mode.add_argument(
+        "--full",
+        dest="profile",
+        action="store_const",
+        const="full",
+        help="the docs/benchmarks.md figures, about 40 minutes",
+    )
     parser.set_defaults(profile="quick")
     parser.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
     parser.add_argument("--seconds", type=float, help="pipeline: seconds per run")
