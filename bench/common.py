@@ -159,13 +159,16 @@ class ClipSource:
         self._next_due = time.monotonic()
         return SourceInfo(FRAME_SIZE, 1.0 / self._period, is_file=False)
 
-    def read(self) -> Image | None:
+    def grab(self) -> bool:
         delay = self._next_due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         self._next_due = max(self._next_due + self._period, time.monotonic() - self._period)
-        jpeg = self._frames[self._index % len(self._frames)]
         self._index += 1
+        return True
+
+    def retrieve(self) -> Image:
+        jpeg = self._frames[(self._index - 1) % len(self._frames)]
         started = time.perf_counter()
         image = decode(jpeg)
         if len(self.decode_ms) < 100_000:
@@ -236,7 +239,10 @@ class InProcessNode:
         address = self.config.mqtt.address()
         assert address is not None
         topics = NodeTopics(self.config.node_id)
-        self.estimator = TimedEstimator(PoseEstimator(model_complexity=self.config.posture.model_complexity))
+        posture = self.config.posture
+        self.estimator = TimedEstimator(
+            PoseEstimator(model_complexity=posture.model_complexity, static_images=not posture.tracking)
+        )
         self.link = MqttLink(
             address,
             client_id=f"bench-{self.config.node_id}",

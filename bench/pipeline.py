@@ -26,16 +26,16 @@ T = TypeVar("T")
 class BarePose:
     """MediaPipe alone (`Pose.process` on ready RGB frames, back to back), configured as the node's."""
 
-    def __init__(self, frames: Sequence[Image]) -> None:
+    def __init__(self, frames: Sequence[Image], *, tracking: bool = False) -> None:
         import mediapipe as mp
 
         self._rgb = [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in frames]
         for image in self._rgb:
             image.flags.writeable = False
         self._pose = mp.solutions.pose.Pose(
-            static_image_mode=False,
+            static_image_mode=not tracking,
             model_complexity=1,
-            smooth_landmarks=True,
+            smooth_landmarks=tracking,
             enable_segmentation=False,
             min_detection_confidence=0.5,
             min_tracking_confidence=0.5,

@@ -81,15 +81,18 @@ class SourceInfo:
 
 
 class FrameSource(Protocol):
-    """Anything that yields BGR images."""
+    """Anything that yields BGR images, in two steps so a frame nobody will use is never decoded."""
 
     description: str
 
     def open(self) -> SourceInfo:
         """Open the device/file; raise SourceError."""
 
-    def read(self) -> Image | None:
-        """Next image, None at the end of a file; raise SourceError on failure."""
+    def grab(self) -> bool:
+        """Wait for the next frame without decoding it; False at the end of a file; raise SourceError."""
+
+    def retrieve(self) -> Image:
+        """Decode the frame grab() got; raise SourceError."""
 
     def close(self) -> None:
         """Release the device."""
@@ -159,21 +162,32 @@ class OpenCVSource:
             fps = None
         return SourceInfo((width, height) if width and height else None, fps, self._kind == "file")
 
-    def read(self) -> Image | None:
+    def _opened(self) -> cv2.VideoCapture:
         if self._capture is None:
             raise SourceError("read_failed", f"{self.description} is not open")
-        ok, image = self._capture.read()
-        if ok and image is not None and image.size:
-            self._failures = 0
-            return image
-        if self._kind == "file":
-            return None
+        return self._capture
+
+    def _failed(self) -> SourceError:
         self._failures += 1
         if self._failures >= MAX_READ_FAILURES:
             device = self._device_path()
             problem = _device_problem(device) if device else None
-            raise problem or SourceError("read_failed", f"{self.description} stopped delivering frames")
-        raise SourceError("invalid_frame", f"{self.description} delivered no frame")
+            return problem or SourceError("read_failed", f"{self.description} stopped delivering frames")
+        return SourceError("invalid_frame", f"{self.description} delivered no frame")
+
+    def grab(self) -> bool:
+        if self._opened().grab():
+            return True
+        if self._kind == "file":
+            return False
+        raise self._failed()
+
+    def retrieve(self) -> Image:
+        ok, image = self._opened().retrieve()
+        if ok and image is not None and image.size:
+            self._failures = 0
+            return image
+        raise self._failed()
 
     def close(self) -> None:
         if self._capture is not None:
@@ -221,12 +235,14 @@ class ImageSource:
         self._cached = (path, mtime, image)
         return image
 
-    def read(self) -> Image | None:
+    def grab(self) -> bool:
         if self._index >= len(self._files):
-            return None
-        path = self._files[self._index]
+            return False
         self._index += 1
-        return self._load(path)
+        return True
+
+    def retrieve(self) -> Image:
+        return self._load(self._files[self._index - 1])
 
     def close(self) -> None:
         self._files = []
@@ -386,8 +402,12 @@ class Capture:
             s.version += 1
 
     def _wait(self, seconds: float) -> None:
-        """Sleep, waking early for stop/pause/resume/retry_now."""
-        self._wake.wait(seconds)
+        """Sleep, waking early for stop/pause/resume/retry_now; `ticks` moves on while waiting."""
+        deadline = time.monotonic() + seconds
+        while not self._wake.wait(min(1.0, max(0.0, deadline - time.monotonic()))):
+            self.ticks += 1  # waiting for a retry is progress, a stuck read is not (watchdog)
+            if time.monotonic() >= deadline:
+                break
         self._wake.clear()
 
     def _run(self) -> None:
@@ -442,9 +462,10 @@ class Capture:
         self._set_status("connected", info=info, attempts=0)
         # Files are paced at their own frame rate (images at max_fps); cameras pace themselves.
         period = 1.0 / min(info.fps or self._camera.max_fps, 240.0) if info.is_file else 0.0
+        # Hand-offs are due on a grid of 1/max_fps, so a 15 fps camera with max_fps 10 gives 10 fps
+        # (measuring from the last hand-off would give 7.5).
         handoff_period = 1.0 / self._camera.max_fps
-        next_due = time.monotonic()
-        last_handoff = -1e9
+        next_due = next_handoff = time.monotonic()
         while not self._stop.is_set() and not self._paused:
             self.ticks += 1
             if period:
@@ -453,25 +474,25 @@ class Capture:
                     self._stop.wait(delay)
                 next_due = max(next_due + period, time.monotonic() - period)
             try:
-                image = source.read()
+                if not source.grab():
+                    if info.is_file and self._camera.loop:
+                        source.close()
+                        source.open()
+                        continue
+                    raise SourceError("stream_ended", f"{source.description} ended", retry=False)
+                now_mono = time.monotonic()
+                self.last_frame_mono = now_mono
+                if now_mono < next_handoff - 0.02 * handoff_period:
+                    continue  # not needed: never decoded (on a Pi that saves most of the capture cost)
+                image = source.retrieve()
             except SourceError as exc:
                 if exc.kind != "invalid_frame":
                     raise
                 self._set_status("degraded", error=exc.to_payload())
                 continue
-            if image is None:
-                if info.is_file and self._camera.loop:
-                    source.close()
-                    source.open()
-                    continue
-                raise SourceError("stream_ended", f"{source.description} ended", retry=False)
-            now_mono = time.monotonic()
-            self.last_frame_mono = now_mono
             if self._status.state != "connected":
                 self._set_status("connected", info=info, attempts=0)
-            if now_mono - last_handoff < handoff_period * 0.98:
-                continue
-            last_handoff = now_mono
+            next_handoff = max(next_handoff + handoff_period, now_mono)
             self._seq += 1
             self._slot.put(Frame(image=image, ts=self._clock(), mono=now_mono, seq=self._seq))
         return 0

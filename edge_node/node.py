@@ -201,6 +201,7 @@ class Node:
         self._republish_at: float | None = None
         self._last_capture_ticks = -1
         self._last_progress_mono = time.monotonic()
+        self._last_watchdog_mono = -1e9
         self._process = psutil.Process()
         self.metrics = PipelineMetrics()
 
@@ -584,7 +585,12 @@ class Node:
         if ticks != self._last_capture_ticks:
             self._last_capture_ticks = ticks
             self._last_progress_mono = time.monotonic()
-        if time.monotonic() - self._last_progress_mono < self.config.camera.stall_s * 2:
+        now = time.monotonic()
+        progressing = now - self._last_progress_mono < self.config.camera.stall_s * 2
+        # systemd wants a ping within WatchdogSec; a few per interval are plenty, not one per frame.
+        interval = min(1.0, (self._notifier.watchdog_s or 4.0) / 4)
+        if progressing and now - self._last_watchdog_mono >= interval:
+            self._last_watchdog_mono = now
             self._notifier.watchdog()
 
     def run(self, stop: threading.Event) -> None:

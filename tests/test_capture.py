@@ -149,10 +149,13 @@ class FakeCamera:
         self.opened += 1
         return SourceInfo((32, 24), 30.0, False)
 
-    def read(self) -> np.ndarray:  # type: ignore[type-arg]
+    def grab(self) -> bool:
         if not self.plugged.is_set():
             raise SourceError("read_failed", "fake camera unplugged")
         time.sleep(1 / 30)
+        return True
+
+    def retrieve(self) -> np.ndarray:  # type: ignore[type-arg]
         return np.zeros((24, 32, 3), np.uint8)
 
     def close(self) -> None:
@@ -213,6 +216,50 @@ def test_image_source_reports_a_vanished_file(tmp_path: Path) -> None:
     source = ImageSource(tmp_path)
     assert source.open() == SourceInfo((8, 8), None, True)
     path.unlink()
+    assert source.grab()
     with pytest.raises(SourceError) as caught:
-        source.read()
+        source.retrieve()
     assert caught.value.kind == "read_failed"
+
+
+class CountingCamera(FakeCamera):
+    """A fake camera at `fps` that counts what is grabbed and what is decoded."""
+
+    def __init__(self, fps: float) -> None:
+        plugged = threading.Event()
+        plugged.set()
+        super().__init__(plugged)
+        self.period = 1 / fps
+        self.grabs = 0
+        self.decodes = 0
+
+    def grab(self) -> bool:
+        time.sleep(self.period)
+        self.grabs += 1
+        return True
+
+    def retrieve(self) -> np.ndarray:  # type: ignore[type-arg]
+        self.decodes += 1
+        return super().retrieve()
+
+
+def test_max_fps_hands_off_on_a_grid_and_decodes_only_what_it_hands_off() -> None:
+    camera = CountingCamera(fps=15)
+    slot = LatestSlot()
+    capture = Capture(CameraConfig(source="9", max_fps=10), slot, source_factory=lambda _c: camera)
+    taken: list[Frame] = []
+    capture.start()
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 4.0:
+            frame = slot.take(0.5)
+            if frame is not None:
+                taken.append(frame)
+    finally:
+        capture.stop()
+    handed = len(taken) + slot.dropped
+    assert camera.decodes == handed  # every decoded frame was handed over
+    assert camera.decodes < camera.grabs * 0.85  # a third of the camera's frames were never decoded
+    span = taken[-1].mono - taken[0].mono
+    # Measured from the last hand-off a 15 fps camera would give 7.5 fps; on the grid it gives ~10.
+    assert (len(taken) - 1) / span > 8.5

@@ -49,7 +49,7 @@ if _what == "model":
     _pose.PoseEstimator.detect = _freezing(_pose.PoseEstimator.detect)
 elif _what == "camera":
     import edge_node.capture as _capture
-    _capture.ImageSource.read = _freezing(_capture.ImageSource.read)
+    _capture.ImageSource.grab = _freezing(_capture.ImageSource.grab)
 '''
 
 
