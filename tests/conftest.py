@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chromium import browser, playwright_driver  # noqa: F401  (session fixtures)
 from tests.secure_broker import secure_broker_fixture  # noqa: F401  (fixture `secure_broker`)
 from tests.support import SHARED_POSTURE, Daemon, Mosquitto, Watcher
 

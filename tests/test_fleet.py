@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, expect
 
 from tests.support import ROOT, Daemon, Mosquitto, Watcher, wait_until
 
@@ -170,31 +171,22 @@ def test_central_restart_loses_no_retained_state(fleet: Fleet) -> None:
 
 
 @pytest.mark.browser
-def test_dashboard_on_the_central_broker_lists_both_nodes(fleet: Fleet) -> None:
+def test_dashboard_on_the_central_broker_lists_both_nodes(fleet: Fleet, browser: Browser) -> None:
     """Real headless Chromium opens the page the central broker serves, with no node filter."""
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.browser.conftest import CHROMIUM_ARGS, MQTT_JS, chromium_path
-
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    assert MQTT_JS.is_file(), "run scripts/install.sh (npm ci in dashboard/)"
     ws = fleet.central.ws_port
     errors: list[str] = []
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"http://127.0.0.1:{ws}/?broker=ws://127.0.0.1:{ws}")
-            expect(page.locator("#conn-text")).to_have_text("Connected", timeout=30_000)
-            cards = page.locator(".grid .card")
-            for node in NODES:
-                card = cards.filter(has=page.locator(".card-title", has_text=node))
-                expect(card).to_have_count(1, timeout=START_TIMEOUT_S * 1000)
-                expect(card.locator(".status-word")).not_to_have_text("", timeout=30_000)
-            expect(cards).to_have_count(len(NODES))
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"http://127.0.0.1:{ws}/?broker=ws://127.0.0.1:{ws}")
+        expect(page.locator("#conn-text")).to_have_text("Connected", timeout=30_000)
+        cards = page.locator(".grid .card")
+        for node in NODES:
+            card = cards.filter(has=page.locator(".card-title", has_text=node))
+            expect(card).to_have_count(1, timeout=START_TIMEOUT_S * 1000)
+            expect(card.locator(".status-word")).not_to_have_text("", timeout=30_000)
+        expect(cards).to_have_count(len(NODES))
+    finally:
+        context.close()
     assert not errors, errors

@@ -7,7 +7,6 @@ Never `playwright install`: the browser is the system's `chromium`.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,48 +19,13 @@ from playwright.sync_api import (
     ConsoleMessage,
     Error,
     Page,
-    Playwright,
-    sync_playwright,
 )
 
 from tests.browser.payloads import Publisher
-from tests.support import ROOT, Mosquitto
+from tests.chromium import CHROMIUM_ARGS, DASHBOARD, MQTT_JS, chromium_path  # noqa: F401 (used by tests)
+from tests.support import Mosquitto
 
-DASHBOARD = ROOT / "dashboard"
-MQTT_JS = DASHBOARD / "node_modules" / "mqtt" / "dist" / "mqtt.min.js"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-]
 DEFAULT_VIEWPORT = {"width": 1280, "height": 900}
-
-
-def chromium_path() -> str | None:
-    """The system Chromium (Debian's package), never a Playwright download."""
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    """Headless Chromium shared by the whole session."""
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    if not MQTT_JS.is_file():
-        pytest.fail(f"{MQTT_JS.relative_to(ROOT)} is missing: run scripts/install.sh (npm ci in dashboard/)")
-    instance = playwright_driver.chromium.launch(
-        executable_path=executable, headless=True, args=CHROMIUM_ARGS
-    )
-    yield instance
-    instance.close()
 
 
 @dataclass
