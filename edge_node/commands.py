@@ -42,6 +42,21 @@ class RuntimeSettings(BaseModel):
         raise ValueError(f"{setting} has no stored value")
 
 
+class SettingOverrides(BaseModel):
+    """What was set over MQTT and is kept in the data dir; None = use the config's value."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    monitoring: bool | None = None
+    frames: bool | None = None
+    alert_minutes: float | None = Field(None, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX)
+    sensitivity: Sensitivity | None = None
+
+    def apply_to(self, settings: RuntimeSettings) -> RuntimeSettings:
+        """`settings` with every override in place."""
+        return settings.model_copy(update=self.model_dump(exclude_none=True))
+
+
 def format_number(value: float) -> str:
     """`10.0` → `10`, `2.5` → `2.5`."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -23,7 +23,7 @@ import psutil
 from edge_node import __version__
 from edge_node.calibration import CalibrationRefused, Calibrator
 from edge_node.capture import Capture, Frame, LatestSlot
-from edge_node.commands import Command, Rejection, RuntimeSettings, parse_command
+from edge_node.commands import Command, Rejection, RuntimeSettings, SettingOverrides, parse_command
 from edge_node.config import Config, redact_url
 from edge_node.discovery import discovery_cleanup, discovery_messages
 from edge_node.frames import encode_frame
@@ -222,13 +222,12 @@ class Node:
             alert_minutes=self.config.alerts.alert_minutes,
             sensitivity=self.config.posture.sensitivity,
         )
-        stored = self._store.load(SETTINGS_FILE, RuntimeSettings)
-        if stored is None:
-            return defaults
-        for name in RuntimeSettings.model_fields:
-            if getattr(stored, name) != getattr(defaults, name):
-                log.info("using %s = %s set over MQTT (stored in the data dir)", name, getattr(stored, name))
-        return stored
+        self._overrides = self._store.load(SETTINGS_FILE, SettingOverrides) or SettingOverrides()
+        settings = self._overrides.apply_to(defaults)
+        for name in self._overrides.model_dump(exclude_none=True):
+            if getattr(settings, name) != getattr(defaults, name):
+                log.info("using %s = %s, set over MQTT (kept in the data dir)", name, getattr(settings, name))
+        return settings
 
     # ------------------------------------------------------------------ link callbacks (paho thread)
 
@@ -445,7 +444,8 @@ class Node:
             self._publish_setting(command.setting)
             return
         setattr(self.settings, command.setting, command.value)
-        self._store.save(SETTINGS_FILE, self.settings)
+        setattr(self._overrides, command.setting, command.value)
+        self._store.save(SETTINGS_FILE, self._overrides)
         log.info("%s set to %s", command.setting, self.settings.state_payload(command.setting))
         if command.setting == "monitoring":
             self._set_monitoring(bool(command.value), now)

@@ -56,3 +56,18 @@ def test_setting_state_payloads() -> None:
     assert settings.state_payload("frames") == "ON"
     assert settings.state_payload("alert_minutes") == "12"
     assert settings.state_payload("sensitivity") == "medium"
+
+
+def test_overrides_replace_only_what_was_set_over_mqtt() -> None:
+    from edge_node.commands import SettingOverrides
+
+    from_config = RuntimeSettings(alert_minutes=20.0, sensitivity="high")
+    overrides = SettingOverrides(sensitivity="low")
+    merged = overrides.apply_to(from_config)
+    assert merged.sensitivity == "low"  # set over MQTT: kept
+    assert merged.alert_minutes == 20.0  # never set over MQTT: the config still rules
+    assert SettingOverrides.model_validate(
+        {"monitoring": True, "frames": False, "alert_minutes": 10.0}
+    ).apply_to(from_config) == RuntimeSettings(
+        monitoring=True, frames=False, alert_minutes=10.0, sensitivity="high"
+    )
