@@ -189,7 +189,7 @@ class Node:
         self._calibrator: Calibrator | None = None
         self._last_reading: Reading | None = None
         self._last_frame_ts: float | None = None
-        self._unknown_reason: str | None = "starting"
+        self._unknown_reason: str | None = "starting camera"
         self._seq = 0
         self._published_key: tuple[object, ...] | None = None
         self._last_state_at = 0.0
@@ -380,7 +380,7 @@ class Node:
         self._publish(self.topics.camera, status.model_dump_json())
         if status.state == "disconnected" and self.settings.monitoring:
             self._unknown_reason = (
-                f"camera {status.error.kind.replace('_', ' ')}" if status.error else "no camera"
+                f"camera {status.error.kind.replace('_', ' ')}" if status.error else "starting camera"
             )
             self._last_reading = None
             self.steady.force("unknown", self._clock())
@@ -525,7 +525,7 @@ class Node:
             self._calibrator.add(reading)
         self._last_reading = reading
         self._last_frame_ts = frame.ts
-        self._unknown_reason = None if reading.person else "no person in view"
+        self._unknown_reason = "checking posture" if reading.person else "no person in view"
         self.steady.update(reading, frame.ts)
         self.publish_state(self._clock())
         if self.settings.frames:

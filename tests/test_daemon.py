@@ -109,13 +109,20 @@ def test_mosquitto_mqtt5_kill9_will_and_broker_restart(
     tmp_path: Path, photos: dict[str, Path], daemon_factory: Callable[..., Daemon],
     watcher_factory: Callable[..., Watcher], mosquitto: Mosquitto,
 ) -> None:  # fmt: skip
+    watcher = watcher_factory(mosquitto.port).wait_connected()  # sees the node's very first state
     daemon = daemon_factory(
         "--source", str(photos["astronaut"]), "--loop", "--node-id", "desk3", "--broker", mosquitto.url,
         "--data-dir", str(tmp_path / "data"), env=FAST_POSTURE,
     )  # fmt: skip
-    watcher = watcher_factory(mosquitto.port).wait_connected()
     assert watcher.wait_for("deskpulse/desk3/info", timeout=60).json()["mqtt_protocol"] == "5"
     _state(watcher, "desk3", lambda s: s["present"] is True)
+    states = [m.json() for m in watcher.on("deskpulse/desk3/state")]
+    first_present = next(i for i, s in enumerate(states) if s["present"])
+    # Before the first picture the node says it is starting its camera, not that it has none.
+    assert first_present > 0  # the startup state comes before the first verdict (a 0.5 s hold)
+    assert states[0]["reason"] == "starting camera"
+    # a person in view, the verdict still holding: it says so rather than giving no reason
+    assert {(s["posture"], s["reason"]) for s in states[1:first_present]} <= {("unknown", "checking posture")}
 
     # The broker restarts without persistence: every retained topic is gone until the node republishes.
     mosquitto.restart(down_for=1.0)
