@@ -168,6 +168,16 @@ def run_node(args: argparse.Namespace) -> int:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"data_dir = '{config.data_dir}': cannot create it ({exc.strerror})") from exc
+    from edge_node.store import DataDirBusy, lock_data_dir
+
+    try:
+        lock_data_dir(config.data_dir)  # held until the process ends
+    except DataDirBusy as exc:
+        raise ConfigError(
+            f"data_dir = '{config.data_dir}': {exc}; give each node its own --data-dir"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"data_dir = '{config.data_dir}': cannot lock it ({exc.strerror})") from exc
 
     from edge_node.broker import BrokerStartError, EmbeddedBroker
     from edge_node.capture import Capture, LatestSlot

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -122,7 +125,10 @@ def test_mosquitto_mqtt5_kill9_will_and_broker_restart(
     assert first_present > 0  # the startup state comes before the first verdict (a 0.5 s hold)
     assert states[0]["reason"] == "starting camera"
     # a person in view, the verdict still holding: it says so rather than giving no reason
-    assert {(s["posture"], s["reason"]) for s in states[1:first_present]} <= {("unknown", "checking posture")}
+    assert {(s["posture"], s["reason"]) for s in states[:first_present]} <= {
+        ("unknown", "starting camera"),
+        ("unknown", "checking posture"),
+    }
 
     # The broker restarts without persistence: every retained topic is gone until the node republishes.
     mosquitto.restart(down_for=1.0)
@@ -187,3 +193,41 @@ def test_person_leaving_becomes_away(
         "deskpulse/leave/state", lambda m: m.json()["posture"] == "away", after=mark, timeout=20
     ).json()
     assert away["present"] is False
+
+
+def test_a_second_node_on_the_same_data_dir_is_refused_and_the_first_carries_on(
+    tmp_path: Path, photos: dict[str, Path], daemon_factory: Callable[..., Daemon],
+    watcher_factory: Callable[..., Watcher], mosquitto: Mosquitto,
+) -> None:  # fmt: skip
+    """Two nodes on one data dir would count the same seconds twice and overwrite each other's settings."""
+    data = tmp_path / "data"
+    common = [
+        "--source", str(photos["astronaut"]), "--loop", "--broker", mosquitto.url, "--data-dir", str(data),
+    ]  # fmt: skip
+    first = daemon_factory(*common, "--node-id", "one", env=FAST_POSTURE)
+    watcher = watcher_factory(mosquitto.port).wait_connected()
+    _state(watcher, "one", lambda s: s["present"] is True, timeout=60)
+    assert first.process is not None
+
+    second = subprocess.run(
+        [sys.executable, "-m", "edge_node", *common, "--node-id", "two"],
+        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("DESKPULSE_")},
+    )  # fmt: skip
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"deskpulse-edge: data_dir = '{data}': another deskpulse-edge (pid {first.process.pid}) is using it; "
+        "give each node its own --data-dir"
+    ]
+    assert not watcher.on("deskpulse/two/#")  # it refused before touching the broker
+    mark = watcher.mark()
+    watcher.wait_for("deskpulse/one/state", after=mark, timeout=40)  # the first carries on
+    assert first.alive()
+
+    # The lock is the kernel's: a node killed outright leaves nothing that blocks the next start.
+    first.kill()
+    assert first.process.wait(10) != 0
+    again = daemon_factory(*common, "--node-id", "one", env=FAST_POSTURE)
+    mark = watcher.mark()
+    watcher.wait_for("deskpulse/one/availability", lambda m: m.payload == b"online", after=mark, timeout=60)
+    assert again.alive()
