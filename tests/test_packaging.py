@@ -47,3 +47,23 @@ def test_mediapipe_pose_model_is_bundled() -> None:
 
     modules = Path(mediapipe.__file__).parent / "modules" / "pose_landmark"
     assert (modules / "pose_landmark_full.tflite").is_file()
+
+
+def test_the_node_loads_mediapipe_without_matplotlib_and_leaves_it_importable() -> None:
+    """mediapipe's drawing helpers import matplotlib.pyplot (~30 MB RSS); the node never draws."""
+    code = """
+import sys
+import numpy as np
+from edge_node.pose import PoseEstimator
+from skimage import data
+estimator = PoseEstimator(static_images=True)
+found = estimator.detect(np.ascontiguousarray(data.astronaut()[:, :, ::-1])).pose is not None
+loaded = "matplotlib" in sys.modules
+import matplotlib.pyplot
+print(found, loaded, callable(getattr(matplotlib.pyplot, "plot", None)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "False", "True"]
