@@ -16,7 +16,8 @@ import cv2
 
 from edge_node.landmarks import Image, Pose
 
-# MediaPipe's C++ logging (absl/glog) is chatty on stderr; keep only errors.
+# MediaPipe's C++ logging (absl/glog) is chatty on stderr; keep only errors where these settings
+# reach it. The few `W0000` lines absl writes before its logging is initialised still appear.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
