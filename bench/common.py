@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import math
 import os
@@ -350,7 +351,6 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import mediapipe
 
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     version = "not installed"
@@ -363,7 +363,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "mediapipe": mediapipe.__version__,
+        "mediapipe": importlib.metadata.version("mediapipe"),
         "opencv": cv2.__version__,
         "mosquitto": version,
         "node_js": _node_version(),

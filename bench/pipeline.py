@@ -14,6 +14,7 @@ import edge_node.node as node_module
 from bench.common import ClipSource, InProcessNode, Photo, decode, make_clip, node_config, summary
 from edge_node.capture import Frame
 from edge_node.landmarks import Image
+from edge_node.pose import new_pose
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +28,10 @@ class BarePose:
     """MediaPipe alone (`Pose.process` on ready RGB frames, back to back), configured as the node's."""
 
     def __init__(self, frames: Sequence[Image], *, tracking: bool = False) -> None:
-        import mediapipe as mp
-
         self._rgb = [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in frames]
         for image in self._rgb:
             image.flags.writeable = False
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=not tracking,
-            model_complexity=1,
-            smooth_landmarks=tracking,
-            enable_segmentation=False,
-            min_detection_confidence=0.5,
-            min_tracking_confidence=0.5,
-        )
+        self._pose = new_pose(model_complexity=1, static_images=not tracking)
         self._index = 0
         self.ms: list[float] = []
         for _ in range(5):

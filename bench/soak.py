@@ -76,13 +76,15 @@ def run(workdir: Path, video: Path, minutes: float, interval_s: float) -> dict[s
         broker.stop()
     warm = [s for s in samples if s["t_s"] >= min(60.0, minutes * 6)]  # skip the first minute (or tenth)
     tenth = max(1, len(warm) // 10)
-    first = sum(s["rss_mb"] for s in warm[:tenth]) / tenth if warm else 0.0
-    last = sum(s["rss_mb"] for s in warm[-tenth:]) / tenth if warm else 0.0
+
+    def mean(key: str, part: list[dict[str, Any]]) -> float:
+        return sum(s[key] for s in part) / len(part) if part else 0.0
+
+    first, last = mean("rss_mb", warm[:tenth]), mean("rss_mb", warm[-tenth:])
     growth = 100 * (last - first) / first if first else 0.0
     peak = max((s["rss_mb"] for s in samples), default=0.0)
     cpu = [s["cpu_pct"] for s in warm]
-    uss_first = sum(s["uss_mb"] for s in warm[:tenth]) / tenth if warm else 0.0
-    uss_last = sum(s["uss_mb"] for s in warm[-tenth:]) / tenth if warm else 0.0
+    uss_first, uss_last = mean("uss_mb", warm[:tenth]), mean("uss_mb", warm[-tenth:])
     return {
         "minutes": minutes,
         "samples": samples,

@@ -64,6 +64,7 @@ LOOP_TIMEOUT_S = 0.2
 COMMAND_QUEUE_SIZE = 256
 HISTORY_INTERVAL_S = 600.0
 HA_REPUBLISH_DELAY_S = (1.0, 5.0)
+STARTING_CAMERA = "starting camera"  # state.reason until the camera delivers (start, resume)
 SETTINGS_FILE = "settings"
 CALIBRATION_FILE = "calibration"
 
@@ -173,6 +174,8 @@ class Node:
         self._tracker = tracker
         self._store = store
         self._notifier = notifier or SystemdNotifier({})
+        # systemd wants a ping within WatchdogSec; a few per interval are plenty, not one per frame.
+        self._watchdog_interval_s = min(1.0, (self._notifier.watchdog_s or 4.0) / 4)
         self._clock = clock
         self._dashboard_url = dashboard_url
         self._rng = random.Random()
@@ -189,7 +192,7 @@ class Node:
         self._calibrator: Calibrator | None = None
         self._last_reading: Reading | None = None
         self._last_frame_ts: float | None = None
-        self._unknown_reason: str | None = "starting camera"
+        self._unknown_reason: str | None = STARTING_CAMERA
         self._seq = 0
         self._published_key: tuple[object, ...] | None = None
         self._last_state_at = 0.0
@@ -380,7 +383,7 @@ class Node:
         self._publish(self.topics.camera, status.model_dump_json())
         if status.state == "disconnected" and self.settings.monitoring:
             self._unknown_reason = (
-                f"camera {status.error.kind.replace('_', ' ')}" if status.error else "starting camera"
+                f"camera {status.error.kind.replace('_', ' ')}" if status.error else STARTING_CAMERA
             )
             self._last_reading = None
             self.steady.force("unknown", self._clock())
@@ -461,7 +464,7 @@ class Node:
     def _set_monitoring(self, on: bool, now: float) -> None:
         if on:
             self._capture.resume()
-            self._unknown_reason = "starting camera"
+            self._unknown_reason = STARTING_CAMERA
             self.steady.force("unknown", now)
         else:
             self._capture.pause()
@@ -587,9 +590,7 @@ class Node:
             self._last_progress_mono = time.monotonic()
         now = time.monotonic()
         progressing = now - self._last_progress_mono < self.config.camera.stall_s * 2
-        # systemd wants a ping within WatchdogSec; a few per interval are plenty, not one per frame.
-        interval = min(1.0, (self._notifier.watchdog_s or 4.0) / 4)
-        if progressing and now - self._last_watchdog_mono >= interval:
+        if progressing and now - self._last_watchdog_mono >= self._watchdog_interval_s:
             self._last_watchdog_mono = now
             self._notifier.watchdog()
 

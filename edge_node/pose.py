@@ -55,6 +55,19 @@ def import_mediapipe() -> Any:
     return mediapipe
 
 
+def new_pose(*, model_complexity: int, static_images: bool) -> Any:
+    """MediaPipe's `solutions.pose.Pose` as the node runs it (the benchmark's bare run uses it too)."""
+    mp = import_mediapipe()  # imported here: it takes ~1 s and pure code must not need it
+    return mp.solutions.pose.Pose(
+        static_image_mode=static_images,
+        model_complexity=model_complexity,
+        smooth_landmarks=not static_images,
+        enable_segmentation=False,
+        min_detection_confidence=0.5,
+        min_tracking_confidence=0.5,
+    )
+
+
 @dataclass(frozen=True)
 class Detection:
     """The pose found in one image (or None) and what it cost."""
@@ -73,19 +86,9 @@ class PoseEstimator:
         static_images: bool = False,
         redetect_every_s: float = REDETECT_EVERY_S,
     ) -> None:
-        mp = import_mediapipe()  # imported here: it takes ~1 s and pure code must not need it
-
-        self.model_name = (
-            f"{MODEL_NAMES.get(model_complexity, 'mediapipe-pose')} (mediapipe {mp.__version__})"
-        )
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=static_images,
-            model_complexity=model_complexity,
-            smooth_landmarks=not static_images,
-            enable_segmentation=False,
-            min_detection_confidence=0.5,
-            min_tracking_confidence=0.5,
-        )
+        self._pose = new_pose(model_complexity=model_complexity, static_images=static_images)
+        version = import_mediapipe().__version__  # already imported by new_pose
+        self.model_name = f"{MODEL_NAMES.get(model_complexity, 'mediapipe-pose')} (mediapipe {version})"
         self._redetect_every_s = None if static_images else redetect_every_s
         self._last_reset = time.monotonic()
 
