@@ -17,3 +17,14 @@ def test_config_reference_is_current() -> None:
     assert match, "README lacks the config reference block"
     expected = reference_markdown({path: "--" + dest.replace("_", "-") for dest, path in CONFIG_FLAGS})
     assert match.group(1) == expected, "run `deskpulse-edge config --reference` and paste it into README.md"
+
+
+def test_ci_runs_the_readmes_test_command() -> None:
+    """`.ci/run` ends with exactly the README's test command, so CI tests what a user runs."""
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") :].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("  #", 1)[0].strip() for line in quick_start.splitlines() if line.strip()]
+    assert len(commands) == 2, commands  # install and run; run the tests
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip()]
+    assert ci[-1] == commands[1]
+    assert "pytest" in commands[1]
