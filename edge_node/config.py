@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import tomllib
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,6 +29,11 @@ from pydantic import (
 
 from edge_node.payloads import Sensitivity
 from edge_node.topics import is_valid_node_id, slugify_node_id
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 ENV_PREFIX = "DESKPULSE_"
 ENV_CONFIG_FILE = "DESKPULSE_CONFIG"
