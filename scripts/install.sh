@@ -1,29 +1,93 @@
 #!/usr/bin/env bash
 # Install DeskPulse Edge into ./.venv (and the dashboard's MQTT.js into dashboard/node_modules).
-# Idempotent and quick when nothing changed. Usage: scripts/install.sh [--test]
+# Idempotent and quick when nothing changed. Usage: [PYTHON=python3.X] scripts/install.sh [--test]
+# Python: $PYTHON if set, else the newest of 3.10–3.12 on PATH; 3.13 and later are refused
+# (mediapipe 0.10.18 has no wheels for them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 
-pick_python() {
-  local candidate
-  for candidate in "${PYTHON:-}" python3.12 python3.11 python3.10 python3; do
-    [ -n "$candidate" ] || continue
-    command -v "$candidate" >/dev/null 2>&1 || continue
-    if "$candidate" -c 'import sys; raise SystemExit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then
-      echo "$candidate"; return 0
-    fi
-  done
-  echo "DeskPulse Edge needs Python 3.10, 3.11 or 3.12 (mediapipe 0.10.18 has wheels for those); set PYTHON=" >&2
-  return 1
+SUPPORTED="3.10–3.12"
+HOW_TO_GET_ONE="install Python 3.12, 3.11 or 3.10 (e.g. apt-get install python3.11, or pyenv install 3.12), then PYTHON=python3.12 scripts/install.sh"
+
+# probe COMMAND: print "<major.minor.micro> <sys.executable>" if COMMAND runs a Python.
+probe() {
+  "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3], sys.executable)' 2>/dev/null
 }
 
-if [ ! -x .venv/bin/python ]; then
-  py="$(pick_python)"
-  echo "creating .venv with $("$py" --version)"
-  "$py" -m venv .venv
+# resolve NAME: set py_version and py_path for NAME, or fail. An installed but inactive pyenv shim
+# (e.g. python3.12 when pyenv's global version is 3.11) is resolved through `pyenv whence`.
+resolve() {
+  local name="$1" out="" version
+  command -v "$name" >/dev/null 2>&1 || return 1
+  out="$(probe "$name")" || out=""
+  if [ -z "$out" ] && command -v pyenv >/dev/null 2>&1; then
+    for version in $(pyenv whence "$name" 2>/dev/null); do
+      out="$(PYENV_VERSION="$version" probe "$name")" && break
+    done
+  fi
+  [ -n "$out" ] || return 1
+  py_version="${out%% *}"
+  py_path="${out#* }"
+}
+
+# supported VERSION: 3.10, 3.11 or 3.12.
+supported() {
+  case "$1" in 3.10.* | 3.11.* | 3.12.*) return 0 ;; *) return 1 ;; esac
+}
+
+# refuse WHAT VERSION: say why VERSION cannot be used and what to install instead, and exit.
+refuse() {
+  local why="amqtt needs 3.10 or later"
+  case "$2" in 3.1[3-9].* | 3.[2-9]?.* | [4-9].*) why="mediapipe 0.10.18 has no wheels for 3.13 or later" ;; esac
+  echo "$1 is Python $2, but DeskPulse Edge needs Python $SUPPORTED ($why): $HOW_TO_GET_ONE" >&2
+  exit 1
+}
+
+# Choose the interpreter, and say which and why, before anything is created.
+py_version="" py_path=""
+if [ -n "${PYTHON:-}" ]; then
+  command -v "$PYTHON" >/dev/null 2>&1 || { echo "PYTHON=$PYTHON: no such command: $HOW_TO_GET_ONE" >&2; exit 1; }
+  resolve "$PYTHON" || { echo "PYTHON=$PYTHON does not run: $HOW_TO_GET_ONE" >&2; exit 1; }
+  supported "$py_version" || refuse "PYTHON=$PYTHON" "$py_version"
+fi
+
+if [ -e .venv/bin/python ]; then
+  venv_out="$(probe .venv/bin/python)" || {
+    echo ".venv/bin/python does not run (was the Python it was made with removed?): remove .venv and run this again" >&2
+    exit 1
+  }
+  venv_version="${venv_out%% *}"
+  supported "$venv_version" || refuse ".venv" "$venv_version"
+  if [ -n "${PYTHON:-}" ] && [ "${venv_version%.*}" != "${py_version%.*}" ]; then
+    echo ".venv has Python $venv_version but PYTHON=$PYTHON is $py_version: remove .venv (rm -r .venv) and run this again" >&2
+    exit 1
+  fi
+  echo "using .venv's Python $venv_version (made earlier; to choose again, remove .venv)"
+else
+  if [ -n "${PYTHON:-}" ]; then
+    chosen="\$PYTHON=$PYTHON ($py_version)"
+  else
+    best_name="" found=""
+    for candidate in python3.12 python3.11 python3.10 python3; do
+      out="$(probe "$candidate")" || continue
+      version="${out%% *}"
+      found="${found:+$found, }$candidate $version"
+      supported "$version" || continue
+      if [ -z "$best_name" ] || [ "$(printf '%s\n%s\n' "$py_version" "$version" | sort -V | tail -1)" != "$py_version" ]; then
+        best_name="$candidate" py_version="$version" py_path="${out#* }"
+      fi
+    done
+    if [ -z "$best_name" ]; then
+      echo "no Python $SUPPORTED runs on PATH (found: ${found:-none}), and DeskPulse Edge needs one (mediapipe 0.10.18 has no wheels for 3.13 or later): $HOW_TO_GET_ONE" >&2
+      exit 1
+    fi
+    chosen="$best_name ($py_version): the newest of $SUPPORTED on PATH"
+  fi
+  echo "using $chosen"
+  "$py_path" -m venv .venv
 fi
 
 # Reinstall only when the dependency declarations changed.
