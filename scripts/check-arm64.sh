@@ -11,22 +11,25 @@
 # bookworm ones (mmdebstrap's default when it has none).
 # Needs root (mmdebstrap, chroot, mounts) and this checkout's .venv; installs mmdebstrap,
 # qemu-user-static, binfmt-support and arch-test with apt-get when they are missing.
-# Usage: scripts/check-arm64.sh [--photos DIR] [--keep] [--configured]
+# Usage: scripts/check-arm64.sh [--photos DIR] [--keep] [--configured] [--wait-for-venv SECONDS]
 #   --keep leaves the root file system; --configured installs the packages with dpkg and their
-#   maintainer scripts (all emulated: several minutes more) instead of unpacking them.
+#   maintainer scripts (all emulated: several minutes more) instead of unpacking them;
+#   --wait-for-venv lets CI start this before scripts/install.sh has made this checkout's .venv: the
+#   .venv is needed only after the arm64 install, and this waits up to SECONDS for it then.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root="$(pwd)"
 # shellcheck source=scripts/check-common.sh
 . scripts/check-common.sh
 
-photos_dir="" keep="" configured=""
+photos_dir="" keep="" configured="" wait_for_venv=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --photos) photos_dir="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --configured) configured=1; shift ;;
-    *) echo "usage: scripts/check-arm64.sh [--photos DIR] [--keep] [--configured]" >&2; exit 2 ;;
+    --wait-for-venv) wait_for_venv="$2"; shift 2 ;;
+    *) echo "usage: scripts/check-arm64.sh [--photos DIR] [--keep] [--configured] [--wait-for-venv SECONDS]" >&2; exit 2 ;;
   esac
 done
 
@@ -38,7 +41,8 @@ fail() {
 }
 
 [ "$(id -u)" = 0 ] || fail "needs root (mmdebstrap, chroot and mounts)"
-[ -x .venv/bin/deskpulse-edge ] || fail "this checkout has no .venv to compare with: run scripts/install.sh --test first"
+no_venv="this checkout has no .venv to compare with: run scripts/install.sh --test first"
+[ "$wait_for_venv" -gt 0 ] || [ -x .venv/bin/deskpulse-edge ] || fail "$no_venv"
 
 workdir="$(mktemp -d "${TMPDIR:-/tmp}/deskpulse-arm64.XXXXXX")"
 rootfs="$workdir/rootfs"
@@ -81,15 +85,6 @@ fi
 [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 ||
   update-binfmts --import qemu-aarch64 >/dev/null 2>&1
 arch-test arm64 >/dev/null 2>&1 || fail "this machine cannot run arm64 programs (binfmt_misc and qemu-user-static)"
-
-# --- the x86_64 reference ---------------------------------------------------------------------------
-find_photos "$root" "$workdir" "$photos_dir"
-host_arch="$(uname -m)"
-.venv/bin/deskpulse-edge evaluate "$PHOTOS" >"$workdir/host.txt" 2>"$workdir/host.err" || {
-  tail -n 20 "$workdir/host.err"
-  fail "evaluate failed in this checkout's .venv"
-}
-say "reference: $host_arch, this checkout's .venv, on $PHOTOS_WHAT: $(summary_json "$workdir/host.txt")"
 
 # --- the root file system ---------------------------------------------------------------------------
 # This machine's Debian bookworm mirrors (deb822 or one-line sources), for arm64.
@@ -209,16 +204,17 @@ if command -v npm >/dev/null 2>&1; then
 fi
 # The environment inside: a clean one, plus this machine's proxy, CA, pip and npm variables.
 inside_env=(HOME=/root LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${npm_env[@]}")
+# pip byte-compiles every installed module (~5,000 files, ~2 CPU minutes emulated); Python compiles
+# what evaluate imports when it imports it. (PIP_COMPILE=0 is --no-compile; PIP_NO_COMPILE=1 is not.)
+inside_env+=(PIP_COMPILE=0)
 while IFS= read -r line; do
   inside_env+=("$line")
   value="${line#*=}"
   [ -f "$value" ] && copy_in "$value"
 done < <(env | grep -E '^(PIP_[A-Z_]*|npm_config_[a-z_]*|NPM_CONFIG_[A-Z_]*|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY)=')
 
-# --- the checkout and the photos, the install and evaluate inside -----------------------------------
+# --- the checkout, the install inside ---------------------------------------------------------------
 copy_checkout "$root" "$rootfs/root/deskpulse"
-mkdir -p "$rootfs/root/photos"
-cp -r "$PHOTOS/." "$rootfs/root/photos/"
 mount -t proc proc "$rootfs/proc"
 mount --rbind /sys "$rootfs/sys" && mount --make-rslave "$rootfs/sys"
 mount --rbind /dev "$rootfs/dev" && mount --make-rslave "$rootfs/dev"
@@ -240,6 +236,28 @@ print(platform.machine(), \"Python\", platform.python_version(), \"mediapipe\", 
 "' 2>>"$workdir/install.log")"
 wheel="$(inside 'cat .venv/lib/python3*/site-packages/mediapipe-*.dist-info/WHEEL' 2>/dev/null | sed -n 's/^Tag: //p' | head -n 1)"
 say "installed: $described (mediapipe wheel $wheel)"
+
+# --- the x86_64 reference, then evaluate inside on the same photos -----------------------------------
+if [ "$wait_for_venv" -gt 0 ]; then
+  # scripts/install.sh writes this stamp (a hash of the dependency declarations) when pip is done.
+  want="$(cat pyproject.toml packaging/opencv-contrib-python/pyproject.toml | sha256sum | cut -c1-16)"
+  deadline=$(($(now) + wait_for_venv))
+  until [ "$(cat .venv/.deskpulse-installed-test 2>/dev/null)" = "$want" ] ||
+    [ "$(cat .venv/.deskpulse-installed 2>/dev/null)" = "$want" ]; do
+    [ "$(now)" -lt "$deadline" ] || fail "$no_venv (waited $wait_for_venv s)"
+    sleep 5
+  done
+fi
+[ -x .venv/bin/deskpulse-edge ] || fail "$no_venv"
+find_photos "$root" "$workdir" "$photos_dir"
+host_arch="$(uname -m)"
+.venv/bin/deskpulse-edge evaluate "$PHOTOS" >"$workdir/host.txt" 2>"$workdir/host.err" || {
+  tail -n 20 "$workdir/host.err"
+  fail "evaluate failed in this checkout's .venv"
+}
+say "reference: $host_arch, this checkout's .venv, on $PHOTOS_WHAT: $(summary_json "$workdir/host.txt")"
+mkdir -p "$rootfs/root/photos"
+cp -r "$PHOTOS/." "$rootfs/root/photos/"
 
 started=$(now)
 if ! inside '.venv/bin/deskpulse-edge evaluate /root/photos' >"$workdir/arm64.txt" 2>"$workdir/arm64.err"; then
