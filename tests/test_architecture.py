@@ -121,3 +121,12 @@ def test_no_part_grows_too_big(kind: str, limit: int) -> None:
         if k == kind and lines > limit and where.rsplit(" ", 1)[1] not in tables
     ]
     assert not too_big, f"{kind}es over {limit} lines:\n" + "\n".join(too_big)
+
+
+def test_paths_the_package_derives_from_its_own_place_find_the_repository() -> None:
+    """Moving a module between packages must not lose the dashboard or the docs it serves and writes."""
+    from edge_node.cli.schema import ROOT as SCHEMA_ROOT
+    from edge_node.mqtt.broker import PACKAGE_DASHBOARD
+
+    assert (PACKAGE_DASHBOARD / "index.html").is_file()
+    assert SCHEMA_ROOT == ROOT
