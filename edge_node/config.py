@@ -31,6 +31,7 @@ from edge_node.errors import EdgeNodeError
 from edge_node.vocabulary import (
     ALERT_MINUTES_MAX,
     ALERT_MINUTES_MIN,
+    Rotation,
     Sensitivity,
     is_valid_node_id,
     slugify_node_id,
@@ -65,6 +66,17 @@ class CameraConfig(Section):
     retry_min_s: float = Field(1.0, gt=0, le=60, description="First retry delay after a camera error")
     retry_max_s: float = Field(30.0, gt=0, le=600, description="Cap of the exponential retry delay")
     stall_s: float = Field(5.0, gt=0, le=300, description="No frame for this long marks the camera degraded")
+    rotation: Rotation = Field(
+        0, description="Turn the picture clockwise by 0, 90, 180 or 270 degrees (a camera mounted sideways)"
+    )
+
+    @field_validator("rotation", mode="before")
+    @classmethod
+    def _rotation_number(cls, value: object) -> object:
+        """Environment variables and flags arrive as text: "90" means 90."""
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        return value
 
 
 @dataclass(frozen=True)

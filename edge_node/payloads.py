@@ -38,6 +38,9 @@ class PostureState(Payload):
     since: float = Field(description="When the current posture began")
     bad_for_s: float = Field(0.0, ge=0.0, description="Current bad streak (alert timer), seconds")
     calibrated: bool = False
+    calibration_recommended: bool = Field(
+        False, description="A front view without calibration: calibrating makes mild forward head count"
+    )
     sensitivity: Sensitivity = "medium"
     seq: int = Field(ge=0)
     ts: float

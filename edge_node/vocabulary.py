@@ -36,8 +36,12 @@ CALIBRATION_STATES: Final[tuple[CalibrationState, ...]] = get_args(CalibrationSt
 
 Trend = Literal["improving", "declining", "stable", "unknown"]
 
+# How the camera's picture is turned before anything looks at it: clockwise degrees.
+Rotation = Literal[0, 90, 180, 270]
+ROTATIONS: Final[tuple[Rotation, ...]] = get_args(Rotation)
+
 # Settings a `…/<setting>/set` command may change, in the order they are published and shown.
-Setting = Literal["monitoring", "frames", "alert_minutes", "sensitivity", "calibrate"]
+Setting = Literal["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate"]
 SETTINGS: Final[tuple[Setting, ...]] = get_args(Setting)
 ALERT_MINUTES_MIN: Final = 1.0
 ALERT_MINUTES_MAX: Final = 240.0

@@ -58,7 +58,12 @@ def make_pose(rows: Mapping[Landmark, Row], width: int = 640, height: int = 480)
 
 
 def webcam_front(
-    *, head_drop: float = 0.0, head_scale: float = 1.0, head_roll_deg: float = 0.0, tilt_deg: float = 0.0
+    *,
+    head_drop: float = 0.0,
+    head_scale: float = 1.0,
+    head_roll_deg: float = 0.0,
+    tilt_deg: float = 0.0,
+    torso: bool = False,
 ) -> dict[Landmark, Row]:
     """Head and shoulders as a monitor webcam sees them (16:9, hips below the picture).
 
@@ -67,7 +72,9 @@ def webcam_front(
     `tilt_deg` tilts the shoulders and the head with them, `head_roll_deg` tilts the head further
     (degrees, clockwise on screen).
     """
-    span, cx, sy = 0.60, 0.89, 0.85
+    # Head and shoulders, the upper arms in view (over 0.4 shoulder widths below the shoulders); with
+    # `torso`, a camera further back that shows the whole torso down to the hips.
+    span, cx, sy = (0.36, 0.89, 0.42) if torso else (0.60, 0.89, 0.62)
     half = span / 2
     dy = half * math.tan(math.radians(tilt_deg))
     rows: dict[Landmark, Row] = {
@@ -89,9 +96,15 @@ def webcam_front(
     }
     for landmark, (ox, oy, z) in offsets.items():
         rx, ry = ox * cos - oy * sin, ox * sin + oy * cos
-        rows[landmark] = (head_x + rx * head_scale, head_y + ry * head_scale, z, 0.99)
-    rows[Landmark.LEFT_HIP] = (cx + 0.2, 1.4, 0.0, 0.05)  # below the picture: not used
-    rows[Landmark.RIGHT_HIP] = (cx - 0.2, 1.4, 0.0, 0.05)
+        size = head_scale * span / 0.60  # the head keeps its proportion to the shoulders
+        rows[landmark] = (head_x + rx * size, head_y + ry * size, z, 0.99)
+    if torso:  # the hips 1.3 shoulder widths below the shoulders, as in adults, tilted with them
+        hy = sy + 1.3 * span
+        rows[Landmark.LEFT_HIP] = (cx + 0.3 * span, hy + dy * 0.6, 0.0, 0.95)
+        rows[Landmark.RIGHT_HIP] = (cx - 0.3 * span, hy - dy * 0.6, 0.0, 0.95)
+    else:
+        rows[Landmark.LEFT_HIP] = (cx + 0.2, 1.4, 0.0, 0.05)  # below the picture: not used
+        rows[Landmark.RIGHT_HIP] = (cx - 0.2, 1.4, 0.0, 0.05)
     return rows
 
 
@@ -113,6 +126,8 @@ def side_view(
         Landmark.NOSE: (ex + facing * 0.04, ey + 0.008, -0.02, 0.99),
         Landmark.LEFT_EYE: (ex + facing * 0.03, ey - 0.01, -0.05, 0.99),
         Landmark.RIGHT_EYE: (ex + facing * 0.028, ey - 0.011, 0.0, 0.99),
+        Landmark.MOUTH_LEFT: (ex + facing * 0.034, ey + 0.026, -0.04, 0.99),
+        Landmark.MOUTH_RIGHT: (ex + facing * 0.032, ey + 0.025, 0.0, 0.99),
     }
     if hips:
         rows[Landmark.LEFT_HIP] = (hx, hy, -0.13, 0.99)

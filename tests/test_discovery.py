@@ -23,7 +23,14 @@ from edge_node.mqtt.discovery import (
     discovery_topics,
 )
 from edge_node.mqtt.topics import NodeTopics
-from edge_node.vocabulary import ALERT_MINUTES_MAX, ALERT_MINUTES_MIN, CameraStateName, Posture, Sensitivity
+from edge_node.vocabulary import (
+    ALERT_MINUTES_MAX,
+    ALERT_MINUTES_MIN,
+    SETTINGS,
+    CameraStateName,
+    Posture,
+    Sensitivity,
+)
 
 VERSION = "1.2.3"
 
@@ -41,6 +48,7 @@ EXPECTED = {
     "frames": ("switch", "config"),
     "alert_minutes": ("number", "config"),
     "sensitivity": ("select", "config"),
+    "rotation": ("select", "config"),
     "calibrate": ("button", "config"),
     "calibration": ("sensor", "diagnostic"),
     "camera_state": ("sensor", "diagnostic"),
@@ -148,7 +156,7 @@ def test_command_entities_send_what_the_node_accepts() -> None:
     topics = NodeTopics("desk")
     cmps = device_payload(make_config())["cmps"]
     commands = {key: c for key, c in cmps.items() if "command_topic" in c}
-    assert set(commands) == {"monitoring", "frames", "alert_minutes", "sensitivity", "calibrate"}
+    assert set(commands) == set(SETTINGS)
     for key, component in commands.items():
         setting = topics.parse_set(component["command_topic"])
         assert setting == key
@@ -162,6 +170,7 @@ def test_command_entities_send_what_the_node_accepts() -> None:
         ("alert_minutes", f"{cmps['alert_minutes']['min']:g}"),
         ("alert_minutes", f"{cmps['alert_minutes']['max']:g}"),
         *(("sensitivity", option) for option in cmps["sensitivity"]["options"]),
+        *(("rotation", option) for option in cmps["rotation"]["options"]),
     ]
     for setting, payload in sent:
         assert isinstance(parse_command(setting, payload.encode()), Command), (setting, payload)

@@ -26,7 +26,7 @@ from edge_node.stats.tracker import open_tracker
 from edge_node.vision.frames import Frame, LatestSlot
 from edge_node.vision.landmarks import Image, Pose
 from edge_node.vision.pose import Detection
-from edge_node.vocabulary import CameraStateName
+from edge_node.vocabulary import SETTINGS, CameraStateName
 from tests.poses import make_pose, side_view
 
 START = 1_800_000_000.0  # a real date: the tracker ignores a clock that is not set
@@ -212,11 +212,10 @@ def test_startup_publishes_every_retained_topic_then_says_it_is_starting_the_cam
     desk.node.publish_startup()
     leaves = [m.topic.removeprefix("deskpulse/desk/") for m in desk.link.sent]
     assert leaves[:1] == ["info"]
-    assert leaves[1:6] == [
-        f"{s}/state" for s in ("monitoring", "frames", "alert_minutes", "sensitivity", "calibrate")
-    ]
-    assert leaves[6] == "camera"
-    assert set(leaves[7:-2]) == {"state"}  # the camera is not open yet: the state says so
+    settings = len(SETTINGS)
+    assert leaves[1 : 1 + settings] == [f"{s}/state" for s in SETTINGS]
+    assert leaves[1 + settings] == "camera"
+    assert set(leaves[2 + settings : -2]) == {"state"}  # the camera is not open yet: the state says so
     assert leaves[-2:] == ["stats", "history"]
     first = desk.link.json("state")[0]
     assert (first["posture"], first["reason"], first["present"]) == ("unknown", "starting camera", False)
@@ -381,6 +380,60 @@ def test_calibration_stops_when_monitoring_is_turned_off(desk: Desk) -> None:
 
 
 # ----------------------------------------------------------------------------- real MediaPipe
+
+
+def test_a_camera_mounted_sideways_is_named_and_fixed_by_the_rotation_setting(
+    tmp_path: Path, photos: dict[str, Path]
+) -> None:
+    import cv2
+
+    from edge_node.vision.pose import PoseEstimator
+
+    upright = cv2.imread(str(photos["astronaut"]))[:400]  # landscape: 512 wide, 400 high
+    sideways = cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE)
+    estimator = PoseEstimator(static_images=True)
+    desk = Desk(config_for(tmp_path), estimator)
+    try:
+        desk.start()
+        desk.frames(4.0, sideways)
+        state = desk.link.json("state")[-1]
+        assert state["posture"] == "unknown"
+        assert state["reason"] == "picture turned: set camera.rotation to 270"
+        desk.command("rotation", "270")
+        assert desk.link.text("rotation/state") == "270"
+        mark = len(desk.link.sent)
+        desk.frames(3.0, sideways)
+        state = desk.link.json("state")[-1]
+        assert (state["posture"], state["present"], state["view"]) == ("good", True, "front")
+        frame = next(m for m in desk.link.on("frame", after=mark) if m.payload)
+        picture = cv2.imdecode(np.frombuffer(frame.payload, np.uint8), cv2.IMREAD_COLOR)
+        assert picture.shape[:2] == (400, 512)  # published upright, as judged
+    finally:
+        desk.close()
+        estimator.close()
+
+
+def test_a_front_view_without_calibration_recommends_calibrating(
+    tmp_path: Path, photos: dict[str, Path]
+) -> None:
+    import cv2
+
+    from edge_node.vision.pose import PoseEstimator
+
+    estimator = PoseEstimator(static_images=True)
+    desk = Desk(config_for(tmp_path), estimator)
+    try:
+        desk.start()
+        desk.frames(2.5, cv2.imread(str(photos["astronaut"])))
+        state = desk.link.json("state")[-1]
+        assert (state["view"], state["calibrated"], state["calibration_recommended"]) == (
+            "front",
+            False,
+            True,
+        )
+    finally:
+        desk.close()
+        estimator.close()
 
 
 def test_real_mediapipe_on_a_real_photo_gives_a_present_verdict(

@@ -135,7 +135,8 @@ def test_front_view_of_an_upright_person_is_good() -> None:
     assert reading.measures["face_width_ratio"] == pytest.approx(0.4, abs=0.01)
     assert reading.measures["shoulder_tilt_deg"] == pytest.approx(0.0, abs=0.1)
     assert "lean_deg" not in reading.measures  # hips are below the picture
-    assert reading.confidence == pytest.approx(0.99)
+    # Landmarks at 0.99 visibility, but only the top of the torso in view: trusted, not fully.
+    assert 0.5 < reading.confidence < 0.99
 
 
 @pytest.mark.parametrize(
@@ -144,10 +145,16 @@ def test_front_view_of_an_upright_person_is_good() -> None:
         (webcam_front(head_drop=0.2), ("forward_head",)),  # chin towards the chest
         (webcam_front(head_scale=1.45), ("forward_head",)),  # head pushed towards the screen
         (webcam_front(head_drop=0.1, head_scale=1.1), ()),  # a small nod is not a forward head
-        (webcam_front(tilt_deg=14), ("shoulder_tilt",)),
-        (webcam_front(head_roll_deg=14), ("head_tilt",)),
-        (webcam_front(head_roll_deg=-14), ("head_tilt",)),
-        (webcam_front(head_roll_deg=-12, tilt_deg=12), ("head_tilt", "shoulder_tilt")),  # level head
+        (webcam_front(tilt_deg=14, torso=True), ("shoulder_tilt",)),
+        (webcam_front(head_roll_deg=14, torso=True), ("head_tilt",)),
+        (webcam_front(head_roll_deg=-14, torso=True), ("head_tilt",)),
+        (
+            webcam_front(head_roll_deg=-12, tilt_deg=12, torso=True),
+            ("head_tilt", "shoulder_tilt"),
+        ),  # level head
+        # Head and shoulders only: the shoulder line is not judged without a calibration (it drifts).
+        (webcam_front(tilt_deg=14), ()),
+        (webcam_front(head_roll_deg=14), ()),
     ],
 )
 def test_front_view_bad_postures(fixture: dict[Landmark, Row], reasons: tuple[str, ...]) -> None:
@@ -264,7 +271,8 @@ def test_side_limits_are_the_documented_ones(
 @pytest.mark.parametrize(("sensitivity", "limit"), [("low", 15), ("medium", 10), ("high", 7)])
 def test_lateral_limits_are_the_documented_ones(sensitivity: Sensitivity, limit: float) -> None:
     def reasons(tilt: float) -> tuple[str, ...]:
-        return classify(make_pose(webcam_front(tilt_deg=tilt), 1280, 720), sensitivity=sensitivity).reasons
+        pose = make_pose(webcam_front(tilt_deg=tilt, torso=True), 1280, 720)
+        return classify(pose, sensitivity=sensitivity).reasons
 
     assert reasons(limit - 1) == ()
     assert reasons(limit + 1) == ("shoulder_tilt",)
@@ -324,7 +332,7 @@ def test_a_baseline_from_the_other_view_is_not_applied() -> None:
 
 def test_a_baseline_tilt_becomes_the_new_centre() -> None:
     baseline = Baseline(view="front", measures={"shoulder_tilt_deg": 6.0, "head_height_ratio": 0.5})
-    tilted_camera = make_pose(webcam_front(tilt_deg=14), 1280, 720)
+    tilted_camera = make_pose(webcam_front(tilt_deg=14, torso=True), 1280, 720)
     assert classify(tilted_camera).reasons == ("shoulder_tilt",)
     assert classify(tilted_camera, baseline=baseline).verdict == "good"
 

@@ -7,7 +7,7 @@
     "node_id_pattern": "^[a-z0-9_-]+$",
     "postures": ["good", "bad", "away", "paused", "unknown"],
     "sensitivities": ["low", "medium", "high"],
-    "settings": ["monitoring", "frames", "alert_minutes", "sensitivity", "calibrate"],
+    "settings": ["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate"],
     "alert_minutes": {"min": 1, "max": 240},
     "camera_states": ["connected", "degraded", "disconnected", "paused"],
     "calibration_states": ["uncalibrated", "calibrating", "calibrated"],

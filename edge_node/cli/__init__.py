@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from edge_node import __version__
-from edge_node.cli import calibrate, config_cmd, evaluate, forget, run, schema, stats
+from edge_node.cli import calibrate, clip, config_cmd, evaluate, forget, run, schema, stats
 from edge_node.cli.common import EXIT_CONFIG, Parser
 from edge_node.config import ConfigError
 
@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, ModuleType] = {
     "config": config_cmd,
     "calibrate": calibrate,
     "evaluate": evaluate,
+    "clip": clip,
     "stats": stats,
     "forget": forget,
     "schema": schema,

@@ -17,6 +17,7 @@ CONFIG_FLAGS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("source", ("camera", "source")),
     ("loop", ("camera", "loop")),
     ("max_fps", ("camera", "max_fps")),
+    ("rotation", ("camera", "rotation")),
     ("broker", ("mqtt", "broker")),
     ("ca_file", ("mqtt", "ca_file")),
     ("cert_file", ("mqtt", "cert_file")),
@@ -64,6 +65,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         "--loop", action=argparse.BooleanOptionalAction, default=None, help="replay a file forever"
     )
     g.add_argument("--max-fps", help="most frames per second processed (default 10)")
+    g.add_argument(
+        "--rotation", help="turn the picture clockwise: 0, 90, 180 or 270 (camera mounted sideways)"
+    )
     g.add_argument("--broker", help="mqtt://[user:pass@]host:port or mqtts://…; omit for the embedded broker")
     g.add_argument("--ca-file", help="CA bundle for mqtts://")
     g.add_argument("--cert-file", help="client certificate for mqtts://")

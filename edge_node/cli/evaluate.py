@@ -17,16 +17,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import statistics
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from edge_node.config import PostureConfig
 from edge_node.errors import EdgeNodeError
+from edge_node.node.engine import steady_config
+from edge_node.posture.confidence import RECENT_FRAMES, temper
 from edge_node.posture.geometry import Baseline, Reading, classify
+from edge_node.posture.steadiness import Steadier
 from edge_node.vision.landmarks import Image
 from edge_node.vision.sources import IMAGE_SUFFIXES
 from edge_node.vocabulary import SENSITIVITIES, Sensitivity
@@ -36,6 +39,7 @@ LABELS: tuple[Label, ...] = ("good", "bad", "empty")
 VERDICTS = ("good", "bad", "unknown", "away")
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
 EXIT_USAGE = 2
+DEFAULT_VIDEO_FPS = 10.0
 
 
 class EvaluateError(EdgeNodeError):
@@ -58,7 +62,7 @@ class Sample:
 
 @dataclass
 class Tally:
-    """Counts over all samples."""
+    """Counts over all samples (every frame of a video is a sample)."""
 
     n: int = 0
     right: int = 0
@@ -66,13 +70,20 @@ class Tally:
     detected: int = 0
     right_detected: int = 0
     false_present: int = 0
+    false_bad: int = 0
+    missed_bad: int = 0
+    unknown: int = 0
     confusion: dict[str, Counter[str]] = field(default_factory=lambda: {label: Counter() for label in LABELS})
+    views: dict[str, Counter[str]] = field(default_factory=dict)
+    clips: list[ClipResult] = field(default_factory=list)
 
     def add(self, label: Label, reading: Reading) -> str:
         """Count one labelled sample; return its verdict word."""
         verdict = reading.verdict if reading.person else "away"
         self.n += 1
         self.confusion[label][verdict] += 1
+        self.unknown += verdict == "unknown"
+        self.false_bad += verdict == "bad" and label != "bad"
         if label == "empty":
             self.right += not reading.person
             self.false_present += reading.person
@@ -82,6 +93,10 @@ class Tally:
         if reading.person:
             self.detected += 1
             self.right_detected += verdict == label
+            self.missed_bad += label == "bad" and verdict != "bad"
+            view = self.views.setdefault(reading.view, Counter())
+            view["n"] += 1
+            view["right"] += verdict == label
         return verdict
 
     def summary(self) -> dict[str, Any]:
@@ -89,13 +104,59 @@ class Tally:
         return {
             "n": self.n,
             "detected": self.detected,
-            "accuracy": round(self.right / self.n, 4) if self.n else None,
-            "accuracy_detected": round(self.right_detected / self.detected, 4) if self.detected else None,
+            "accuracy": _share(self.right, self.n),
+            "accuracy_detected": _share(self.right_detected, self.detected),
             "false_present": self.false_present,
+            "false_bad": self.false_bad,
+            "missed_bad": self.missed_bad,
+            "unknown": self.unknown,
+            "views": {
+                view: {"n": counts["n"], "accuracy": _share(counts["right"], counts["n"])}
+                for view, counts in sorted(self.views.items())
+            },
             "confusion": {
                 label: {verdict: self.confusion[label][verdict] for verdict in VERDICTS} for label in LABELS
             },
+            **({"video": video_summary(self.clips)} if self.clips else {}),
         }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass
+class ClipResult:
+    """A labelled video played as the node plays a camera: its published state, flip by flip."""
+
+    frames: int = 0
+    judged: int = 0
+    right: int = 0
+    steady_right: int = 0
+    flips: int = 0
+    label_changes: int = 0
+    time_to_bad_s: list[float] = field(default_factory=list)
+    missed_changes: int = 0
+
+
+def video_summary(clips: list[ClipResult]) -> dict[str, Any]:
+    """The video part of the final JSON line."""
+    judged = sum(c.judged for c in clips)
+    delays = sorted(d for c in clips for d in c.time_to_bad_s)
+    return {
+        "clips": len(clips),
+        "frames": sum(c.frames for c in clips),
+        "frame_accuracy": _share(sum(c.right for c in clips), judged),
+        "state_accuracy": _share(sum(c.steady_right for c in clips), judged),
+        "label_changes": sum(c.label_changes for c in clips),
+        "flips": sum(c.flips for c in clips),
+        "time_to_bad_s": {
+            "n": len(delays),
+            "p50": round(delays[len(delays) // 2], 2) if delays else None,
+            "max": round(delays[-1], 2) if delays else None,
+            "missed": sum(c.missed_changes for c in clips),
+        },
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -232,7 +293,10 @@ def evaluate(
             if image is None or sample.label is None:
                 print(f"# skipped {name}: cannot decode the image", file=sys.stderr)
                 continue
-            reading = classify(still.detect(image).pose, sensitivity=sensitivity, baseline=baseline)
+            detection = still.detect(image)
+            reading = classify(
+                detection.pose, sensitivity=sensitivity, baseline=baseline, picture=detection.picture
+            )
             verdict = tally.add(sample.label, reading)
             reason = reading.reason_text or ("no person" if not reading.person else "-")
             print(
@@ -259,6 +323,21 @@ def _frames(path: Path) -> Iterator[Image]:
         capture.release()
 
 
+def _video_fps(path: Path) -> float:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
+    return fps if 0 < fps < 1000 else DEFAULT_VIDEO_FPS
+
+
+def _steady_right(label: Label, posture: str) -> bool:
+    return posture == ("away" if label == "empty" else label)
+
+
 def _evaluate_video(
     sample: Sample,
     name: str,
@@ -268,41 +347,62 @@ def _evaluate_video(
     baseline: Baseline | None,
     width: int,
 ) -> None:
-    """Frames of a video, tracked as the live node tracks a camera (not as separate photos)."""
+    """Frames of a video played as the node plays a camera: each judged, tempered and steadied."""
     from edge_node.vision.pose import PoseEstimator
 
-    tracker = PoseEstimator(static_images=False)
-    labels: Counter[str] = Counter()
+    estimator = PoseEstimator(static_images=True)  # the node's default: detection on every frame
+    fps = _video_fps(sample.path)
+    steadier = Steadier(steady_config(PostureConfig()), 0.0)
+    recent: deque[Reading] = deque(maxlen=RECENT_FRAMES)
+    clip = ClipResult()
     verdicts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    measures: dict[str, list[float]] = {}
-    frames = right = 0
+    labels: Counter[str] = Counter()
+    previous: Label | None = None
+    bad_since: float | None = None
+    earned = False
     try:
         for index, image in enumerate(_frames(sample.path)):
-            frames += 1
+            clip.frames += 1
+            ts = index / fps
+            detection = estimator.detect(image)
+            raw = classify(
+                detection.pose, sensitivity=sensitivity, baseline=baseline, picture=detection.picture
+            )
+            reading = temper(raw, recent)
+            recent.append(raw)
+            if steadier.update(reading, ts):
+                clip.flips += earned  # the first verdict is not a flip
+                earned = True
             label = sample.frame_labels.get(index) if sample.frame_labels is not None else sample.label
             if label is None:
                 continue
-            reading = classify(tracker.detect(image).pose, sensitivity=sensitivity, baseline=baseline)
-            verdict = tally.add(label, reading)
+            clip.judged += 1
             labels[label] += 1
+            verdict = tally.add(label, reading)
             verdicts[verdict] += 1
-            right += verdict == label or (label == "empty" and verdict == "away")
-            if reading.reason_text:
-                reasons[reading.reason_text] += 1
-            for key, value in reading.measures.items():
-                measures.setdefault(key, []).append(value)
+            clip.right += _steady_right(label, verdict)
+            clip.steady_right += _steady_right(label, steadier.posture)
+            if previous is not None and label != previous:
+                clip.label_changes += 1
+                if bad_since is not None:
+                    clip.missed_changes += 1  # bad ended before it was published
+                bad_since = ts if label == "bad" else None
+            previous = label
+            if bad_since is not None and steadier.posture == "bad":
+                clip.time_to_bad_s.append(round(ts - bad_since, 2))
+                bad_since = None
     finally:
-        tracker.close()
-    if frames == 0:
+        estimator.close()
+    if clip.frames == 0:
         print(f"# skipped {name}: cannot decode the video", file=sys.stderr)
         return
+    tally.clips.append(clip)
     expected = labels.most_common(1)[0][0] if len(labels) == 1 else ("mixed" if labels else "-")
     verdict = verdicts.most_common(1)[0][0] if verdicts else "-"
-    reason = reasons.most_common(1)[0][0] if reasons else "-"
-    judged = sum(labels.values())
-    medians = " ".join(f"{k}={statistics.median(v):g}" for k, v in measures.items())
-    summary = f"frames={frames} labelled={judged} right={right} " + " ".join(
-        f"{v}={verdicts[v]}" for v in VERDICTS if verdicts[v]
+    delays = ",".join(f"{d:g}" for d in clip.time_to_bad_s) or "-"
+    summary = (
+        f"frames={clip.frames} labelled={clip.judged} right={clip.right} steady_right={clip.steady_right} "
+        f"label_changes={clip.label_changes} flips={clip.flips} time_to_bad_s={delays} "
+        + " ".join(f"{v}={verdicts[v]}" for v in VERDICTS if verdicts[v])
     )
-    print(_line(name, expected, verdict, reason, f"{summary} {medians}".strip(), width=width), flush=True)
+    print(_line(name, expected, verdict, "-", summary, width=width), flush=True)

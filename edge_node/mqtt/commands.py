@@ -11,7 +11,15 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge_node.vocabulary import ALERT_MINUTES_MAX, ALERT_MINUTES_MIN, SETTINGS, Sensitivity, Setting
+from edge_node.vocabulary import (
+    ALERT_MINUTES_MAX,
+    ALERT_MINUTES_MIN,
+    ROTATIONS,
+    SETTINGS,
+    Rotation,
+    Sensitivity,
+    Setting,
+)
 
 MAX_PAYLOAD_BYTES: Final = 64
 TRUE_WORDS: Final = frozenset({"on", "true", "1", "yes"})
@@ -27,6 +35,7 @@ class RuntimeSettings(BaseModel):
     frames: bool = True
     alert_minutes: float = Field(10.0, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX)
     sensitivity: Sensitivity = "medium"
+    rotation: Rotation = 0
 
     def state_payload(self, setting: Setting) -> str:
         """The text published on `…/<setting>/state`."""
@@ -36,6 +45,8 @@ class RuntimeSettings(BaseModel):
             return format_number(self.alert_minutes)
         if setting == "sensitivity":
             return self.sensitivity
+        if setting == "rotation":
+            return str(self.rotation)
         raise ValueError(f"{setting} has no stored value")
 
 
@@ -48,6 +59,7 @@ class SettingOverrides(BaseModel):
     frames: bool | None = None
     alert_minutes: float | None = Field(None, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX)
     sensitivity: Sensitivity | None = None
+    rotation: Rotation | None = None
 
     def apply_to(self, settings: RuntimeSettings) -> RuntimeSettings:
         """`settings` with every override in place."""
@@ -130,6 +142,11 @@ def parse_command(setting: str, payload: bytes, *, retained: bool = False) -> Co
         except ValidationError:
             return Rejection(setting, preview, "expected low, medium or high")
         return Command(name, level)
+    if name == "rotation":
+        degrees = text.removesuffix("°").strip()
+        if degrees not in {str(r) for r in ROTATIONS}:
+            return Rejection(setting, preview, "expected 0, 90, 180 or 270 (clockwise degrees)")
+        return Command(name, int(degrees))
     if text.upper() != "PRESS":
         return Rejection(setting, preview, "expected PRESS")
     return Command("calibrate", None)

@@ -37,6 +37,7 @@ from edge_node.vocabulary import (
     CALIBRATION_STATES,
     CAMERA_STATES,
     POSTURES,
+    ROTATIONS,
     SENSITIVITIES,
 )
 
@@ -332,6 +333,18 @@ def entities(config: Config) -> list[Entity]:
                 state_topic=topics.setting_state("sensitivity"),
                 command_topic=topics.setting_set("sensitivity"),
                 options=SENSITIVITIES,
+            ),
+        ),
+        Entity(
+            "rotation",
+            "select",
+            Component(
+                name="Camera rotation",
+                icon="mdi:phone-rotate-landscape",
+                entity_category="config",
+                state_topic=topics.setting_state("rotation"),
+                command_topic=topics.setting_set("rotation"),
+                options=tuple(str(r) for r in ROTATIONS),
             ),
         ),
         Entity(

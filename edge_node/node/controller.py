@@ -14,7 +14,7 @@ from typing import Final
 from edge_node.config import Config
 from edge_node.datadir import JsonStore
 from edge_node.mqtt.commands import Command, Rejection
-from edge_node.node.engine import STARTING_CAMERA, PostureEngine
+from edge_node.node.engine import CHECKING, STARTING_CAMERA, PostureEngine
 from edge_node.node.publisher import Publisher
 from edge_node.node.settings import SettingsKeeper
 from edge_node.posture.calibration import CalibrationRefused, Calibrator
@@ -112,6 +112,8 @@ class Controller:
             self._publisher.allow_frame_now()
         elif command.setting == "alert_minutes":
             self._alerts.set_alert_minutes(float(current.alert_minutes))
+        elif command.setting == "rotation" and current.monitoring:
+            self._engine.force("unknown", now, reason=CHECKING)  # a new picture: judge it afresh
         self.publish_setting(command.setting)
         self._publish_state(now, False)
 

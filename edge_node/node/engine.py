@@ -6,10 +6,12 @@ time of the frame it came from, and why the state is `unknown` when no reading s
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Final, Protocol
 
 from edge_node.config import PostureConfig
 from edge_node.payloads import PostureState
+from edge_node.posture.confidence import RECENT_FRAMES, temper
 from edge_node.posture.geometry import Baseline, Reading, classify
 from edge_node.posture.steadiness import Steadier, SteadyConfig
 from edge_node.vision.frames import Frame
@@ -49,6 +51,7 @@ class PostureEngine:
         self._estimator = estimator
         self.steady = Steadier(steady_config(posture), now)
         self.last_reading: Reading | None = None
+        self._recent: deque[Reading] = deque(maxlen=RECENT_FRAMES)
         self.last_detection: Detection | None = None
         self.last_frame_ts: float | None = None
         self.unknown_reason: str | None = STARTING_CAMERA
@@ -58,10 +61,20 @@ class PostureEngine:
         """The published (steady) posture."""
         return self.steady.posture
 
-    def judge(self, frame: Frame, *, sensitivity: Sensitivity, baseline: Baseline | None) -> Reading:
-        """Run pose and posture on one frame and feed the steadier."""
+    def judge(
+        self, frame: Frame, *, sensitivity: Sensitivity, baseline: Baseline | None, rotation: int = 0
+    ) -> Reading:
+        """Run pose and posture on one (upright) frame, temper it by the recent ones, feed the steadier."""
         detection = self._estimator.detect(frame.image)
-        reading = classify(detection.pose, sensitivity=sensitivity, baseline=baseline)
+        raw = classify(
+            detection.pose,
+            sensitivity=sensitivity,
+            baseline=baseline,
+            picture=detection.picture,
+            rotation=rotation,
+        )
+        reading = temper(raw, self._recent)
+        self._recent.append(raw)
         self.last_detection = detection
         self.last_reading = reading
         self.last_frame_ts = frame.ts
@@ -74,6 +87,7 @@ class PostureEngine:
         if reason is not None:
             self.unknown_reason = reason
         self.last_reading = None
+        self._recent.clear()
         self.steady.force(posture, now)
 
     def state(
@@ -108,6 +122,7 @@ class PostureEngine:
             since=self.steady.since,
             bad_for_s=bad_for_s,
             calibrated=calibrated,
+            calibration_recommended=not calibrated and measured is not None and measured.view == "front",
             sensitivity=sensitivity,
             seq=0,
             ts=now,

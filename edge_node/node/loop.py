@@ -33,7 +33,7 @@ from edge_node.payloads import Info, Stats
 from edge_node.posture.geometry import Reading
 from edge_node.stats.tracker import Tracker
 from edge_node.vision.capture import Capture
-from edge_node.vision.frames import Frame, InvalidFrame, LatestSlot, as_bgr
+from edge_node.vision.frames import Frame, InvalidFrame, LatestSlot, as_bgr, turn
 from edge_node.watchdog import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -211,12 +211,15 @@ class Node:
 
     def process(self, frame: Frame) -> Reading:
         """Pose → posture for one frame; publishes state and (throttled) the frame."""
-        image = as_bgr(frame.image)
+        settings = self.settings.current
+        image = turn(as_bgr(frame.image), settings.rotation)
         if image is not frame.image:
             frame = Frame(image=image, ts=frame.ts, mono=frame.mono, seq=frame.seq)
-        settings = self.settings.current
         reading = self.engine.judge(
-            frame, sensitivity=settings.sensitivity, baseline=self.controller.baseline
+            frame,
+            sensitivity=settings.sensitivity,
+            baseline=self.controller.baseline,
+            rotation=settings.rotation,
         )
         detection = self.engine.last_detection
         self.metrics.record(self._mono(), detection.inference_ms if detection else 0.0)

@@ -23,6 +23,7 @@ class SettingsKeeper:
             frames=config.frames.enabled,
             alert_minutes=config.alerts.alert_minutes,
             sensitivity=config.posture.sensitivity,
+            rotation=config.camera.rotation,
         )
         self._overrides = store.load(SETTINGS_FILE, SettingOverrides) or SettingOverrides()
         self.current = self._overrides.apply_to(defaults)

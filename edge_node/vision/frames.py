@@ -45,6 +45,19 @@ def as_bgr(image: Image) -> Image:
     raise InvalidFrame(f"shape {image.shape}, expected height x width x 3")
 
 
+_ROTATE_CODES: dict[int, int] = {
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
+
+
+def turn(image: Image, rotation: int) -> Image:
+    """The image turned clockwise by `rotation` degrees (0, 90, 180 or 270); 0 returns it as it is."""
+    code = _ROTATE_CODES.get(rotation % 360)
+    return image if code is None else cv2.rotate(image, code)
+
+
 class LatestSlot:
     """A one-frame mailbox: a new frame replaces one not yet taken, which is counted as dropped."""
 

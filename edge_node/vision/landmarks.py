@@ -40,6 +40,14 @@ NUM_LANDMARKS = 33
 
 
 @dataclass(frozen=True, slots=True)
+class PictureStats:
+    """How much light and detail a frame has: mean and standard deviation of its luma (0-255)."""
+
+    brightness: float
+    contrast: float
+
+
+@dataclass(frozen=True, slots=True)
 class Point:
     """One landmark in isotropic image units."""
 
