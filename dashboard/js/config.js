@@ -52,7 +52,7 @@
       try {
         parsed = new URL(broker);
       } catch (_error) {
-        parsed = null;
+        // not an address at all: reported below
       }
       if (parsed && (parsed.protocol === "ws:" || parsed.protocol === "wss:") && parsed.hostname) {
         brokerUrl = broker;

@@ -1,0 +1,49 @@
+/* DeskPulse dashboard: what a node looks like right now, in words, from its record. No DOM. */
+(function (DP) {
+  "use strict";
+
+  const F = DP.format;
+
+  function nowSeconds() {
+    return Date.now() / 1000;
+  }
+
+  /** The posture a person should see: offline and "waiting" win over a last known verdict. */
+  function displayPosture(record) {
+    if (record.offline) return "offline";
+    if (!record.state) return "waiting";
+    return record.state.posture;
+  }
+
+  function statusLine(record) {
+    const state = record.state;
+    if (record.offline) {
+      if (!state) return "The node is not running.";
+      return `Last seen ${F.postureMeta(state.posture).short.toLowerCase()}, ${F.ago(record.stateAge())}.`;
+    }
+    if (!state) return "No posture published yet.";
+    if (state.reason) return F.capitalise(state.reason);
+    if (state.posture === "good") return "Nice and upright.";
+    if (state.posture === "away") return "Nobody at the desk.";
+    return "";
+  }
+
+  function sinceText(record) {
+    const state = record.state;
+    if (!state || record.offline || !Number.isFinite(state.since)) return "";
+    return `for ${F.duration(record.nodeNow() - state.since)}`;
+  }
+
+  function updatedText(record) {
+    const age = record.stateAge();
+    if (age === null) return "No update yet";
+    return record.stale ? `Stale: last update ${F.ago(age)}` : `Updated ${F.ago(age)}`;
+  }
+
+  function settingValue(record, name) {
+    const entry = record.settings[name];
+    return entry ? entry.value : null;
+  }
+
+  DP.describe = { nowSeconds, displayPosture, statusLine, sinceText, updatedText, settingValue };
+})((window.DeskPulse = window.DeskPulse || {}));

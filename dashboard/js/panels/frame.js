@@ -1,0 +1,108 @@
+/* DeskPulse dashboard: the camera picture box (a fixed 16:9 box; the picture or the reason there is none). */
+(function (DP) {
+  "use strict";
+
+  const F = DP.format;
+  const { h, icon, setText, setAttr, show } = DP.dom;
+  const { nowSeconds, settingValue } = DP.describe;
+  // A frame box shows a "waiting" text this long before it says that a picture needs sign-in.
+  const FRAME_GRACE_S = 4;
+  const panels = (DP.panels = DP.panels || {});
+
+  /** Whether the live frame may be shown, and if not, a sentence saying why. */
+  function frameSituation(record, connection, framesSince) {
+    const monitoring = settingValue(record, "monitoring");
+    const frames = settingValue(record, "frames");
+    const frame = record.frame;
+    if (record.offline) return { show: false, why: "The node is offline: no live picture." };
+    if (monitoring === "OFF" || (record.state && record.state.posture === "paused")) {
+      return { show: false, why: "Monitoring is off: the camera is released." };
+    }
+    if (frames === "OFF") return { show: false, why: "The camera picture is turned off on this node." };
+    if (frame) {
+      const age = nowSeconds() - frame.receivedAt;
+      if (age <= record.frameStaleAfter()) return { show: true, why: "" };
+      return { show: false, why: `No new picture for ${F.duration(age)}.` };
+    }
+    if (record.camera && record.camera.state === "disconnected") {
+      return { show: false, why: "No picture: the camera is disconnected." };
+    }
+    const status = connection.framesStatus.state;
+    if (status !== "connected") {
+      return { show: false, why: status === "refused" ? "Sign in to see the camera picture." : "Connecting for the picture…" };
+    }
+    if (!connection.signedIn && framesSince !== null && nowSeconds() - framesSince > FRAME_GRACE_S) {
+      return {
+        show: false,
+        why: "On a secured broker the camera picture is for signed-in viewers only. Sign in to see it.",
+        signIn: true,
+      };
+    }
+    return { show: false, why: "Waiting for the camera picture…" };
+  }
+
+  // ------------------------------------------------------------------ the frame box
+
+  // ------------------------------------------------------------------ the frame box
+
+  class FrameBox {
+    constructor(record) {
+      this.version = null;
+      this.img = h("img", { class: "frame-img", alt: `Live camera picture of ${record.name}`, hidden: true, decoding: "async" });
+      this.why = h("p", { class: "frame-why" });
+      this.signIn = h("button", { type: "button", class: "btn btn-primary", dataset: { action: "signin" }, text: "Sign in", hidden: true });
+      this.placeholder = h("div", { class: "frame-placeholder" }, icon("i-camera-off", "frame-placeholder-icon"), this.why, this.signIn);
+      this.age = h("span", { class: "frame-age", hidden: true });
+      this.el = h("div", { class: "frame-box" }, this.img, this.placeholder, this.age);
+      this.img.addEventListener("load", () => this.release());
+      this.img.addEventListener("error", () => {
+        this.release();
+        if (this.img.getAttribute("src")) {
+          this.img.removeAttribute("src");
+          this.failed = true;
+        }
+      });
+      this.failed = false;
+      this.url = null;
+    }
+
+    release() {
+      if (this.url) {
+        URL.revokeObjectURL(this.url);
+        this.url = null;
+      }
+    }
+
+    update(record, connection, framesSince) {
+      const situation = frameSituation(record, connection, framesSince);
+      const frame = record.frame;
+      if (situation.show && frame && frame.version !== this.version) {
+        this.version = frame.version;
+        this.failed = false;
+        this.release();
+        this.url = URL.createObjectURL(frame.blob);
+        this.img.src = this.url;
+      }
+      if (!situation.show && this.img.getAttribute("src")) {
+        this.release();
+        this.img.removeAttribute("src");
+        this.version = null;
+      }
+      const visible = situation.show && !this.failed;
+      show(this.img, visible);
+      show(this.placeholder, !visible);
+      setText(this.why, this.failed ? "The picture could not be decoded." : situation.why);
+      show(this.signIn, Boolean(situation.signIn));
+      setAttr(this.img, "alt", `Live camera picture of ${record.name}`);
+      show(this.age, visible);
+      if (visible) setText(this.age, F.ago(nowSeconds() - frame.receivedAt));
+    }
+
+    destroy() {
+      this.release();
+    }
+  }
+
+  panels.frameSituation = frameSituation;
+  panels.FrameBox = FrameBox;
+})((window.DeskPulse = window.DeskPulse || {}));
