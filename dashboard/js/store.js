@@ -349,14 +349,6 @@
         this.changed();
       }
     }
-
-    /** p50/p95/max of the live state delays (ms), for diagnostics and the latency test. */
-    latencySummary() {
-      const samples = [...this.diagnostics.stateDelaysMs].sort((a, b) => a - b);
-      if (!samples.length) return { count: 0 };
-      const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
-      return { count: samples.length, p50: at(0.5), p95: at(0.95), max: samples[samples.length - 1] };
-    }
   }
 
   DP.Store = Store;
