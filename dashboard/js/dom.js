@@ -5,12 +5,21 @@
 
   const SVG_NS = "http://www.w3.org/2000/svg";
 
+  /**
+   * An element with attributes and children: h("p", { class: "quiet", text: "Hi" }). `class`, `text` and
+   * `dataset` are properties; null, undefined and false leave an attribute out; true sets it empty.
+   * @template {keyof HTMLElementTagNameMap} K
+   * @param {K} tag
+   * @param {DeskPulse.Props | null} [props]
+   * @param {...DeskPulse.Child} children
+   * @returns {HTMLElementTagNameMap[K]}
+   */
   function h(tag, props, ...children) {
     const el = document.createElement(tag);
     for (const [key, value] of Object.entries(props || {})) {
       if (value === null || value === undefined || value === false) continue;
-      if (key === "class") el.className = value;
-      else if (key === "text") el.textContent = value;
+      if (key === "class") el.className = String(value);
+      else if (key === "text") el.textContent = String(value);
       else if (key === "dataset") Object.assign(el.dataset, value);
       else el.setAttribute(key, value === true ? "" : String(value));
     }
@@ -20,6 +29,12 @@
     return el;
   }
 
+  /**
+   * An icon from the page's SVG sprite (index.html), hidden from screen readers.
+   * @param {string} id
+   * @param {string} [className]
+   * @returns {SVGSVGElement}
+   */
   function icon(id, className) {
     const svg = document.createElementNS(SVG_NS, "svg");
     svg.setAttribute("class", `icon ${className || ""}`.trim());
@@ -31,16 +46,31 @@
     return svg;
   }
 
+  /**
+   * @param {SVGSVGElement} svg an icon() element
+   * @param {string} id
+   */
   function setIcon(svg, id) {
-    const use = svg.firstChild;
+    const use = /** @type {SVGUseElement} */ (svg.firstChild);
     if (use.getAttribute("href") !== `#${id}`) use.setAttribute("href", `#${id}`);
   }
 
+  /**
+   * Set the text only when it changed (no needless DOM writes or screen-reader chatter).
+   * @param {Element} el
+   * @param {string | number | null | undefined} text
+   */
   function setText(el, text) {
     const value = text === null || text === undefined ? "" : String(text);
     if (el.textContent !== value) el.textContent = value;
   }
 
+  /**
+   * Set, change or (null, undefined, false) remove an attribute, only when it changed.
+   * @param {Element} el
+   * @param {string} name
+   * @param {string | number | boolean | null | undefined} value
+   */
   function setAttr(el, name, value) {
     if (value === null || value === undefined || value === false) {
       if (el.hasAttribute(name)) el.removeAttribute(name);
@@ -50,11 +80,19 @@
     }
   }
 
+  /**
+   * @param {HTMLElement} el
+   * @param {boolean} visible
+   */
   function show(el, visible) {
     if (el.hidden === visible) el.hidden = !visible;
   }
 
-  /** A panel: a section with a heading. */
+  /**
+   * A panel: a section with a heading.
+   * @param {string} title
+   * @param {...DeskPulse.Child} children
+   */
   function panel(title, ...children) {
     const heading = h("h2", { class: "panel-title", text: title });
     return { el: h("section", { class: "panel" }, heading, ...children), heading };

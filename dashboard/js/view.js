@@ -8,6 +8,7 @@
   const { nowSeconds, displayPosture } = DP.describe;
   const panels = DP.panels;
 
+  /** @type {Readonly<Record<string, { text: string, icon: string }>>} */
   const CONNECTION_WORDS = Object.freeze({
     connecting: { text: "Connecting…", icon: "i-sync" },
     connected: { text: "Connected", icon: "i-connected" },
@@ -16,18 +17,30 @@
     error: { text: "Connection error", icon: "i-error" },
   });
 
+  /** @typedef {InstanceType<DeskPulse.Panels["CardView"]>} Card */
+  /** @typedef {InstanceType<DeskPulse.Panels["DetailView"]>} Detail */
+
   class View {
+    /**
+     * @param {{ store: DeskPulse.Store, connection: DeskPulse.Connection, elements: DeskPulse.ViewElements,
+     *   onFocus?: (id: string | null) => void }} options
+     */
     constructor({ store, connection, elements, onFocus }) {
       this.store = store;
       this.connection = connection;
       this.el = elements;
       this.onFocus = onFocus || (() => {});
+      /** @type {DeskPulse.Route} */
       this.route = { name: "overview" };
+      /** @type {Map<string, Card>} */
       this.cards = new Map();
+      /** @type {Detail | null} */
       this.detail = null;
       this.scheduled = false;
+      /** @type {number | null} */
       this.framesSince = null;
       this.renders = 0;
+      /** @type {string[]} */
       this.problems = [];
     }
 
@@ -40,6 +53,7 @@
       });
     }
 
+    /** @param {DeskPulse.Route} route */
     setRoute(route) {
       this.route = route;
       this.requestRender();
@@ -51,16 +65,18 @@
       const frames = connection.framesStatus.state;
       if (frames === "connected" && this.framesSince === null) this.framesSince = nowSeconds();
       if (frames !== "connected") this.framesSince = null;
+      /** @type {DeskPulse.RenderContext} */
       const ctx = { connection, framesSince: this.framesSince };
       this.renderHeader();
       this.renderAlerts();
       const nodes = this.store.sortedNodes();
+      const route = this.route;
       let focus = null;
-      if (this.route.name === "node") focus = this.store.nodes.get(this.route.id) || null;
+      if (route.name === "node") focus = this.store.nodes.get(route.id) || null;
       else if (nodes.length === 1) focus = nodes[0];
-      const showingDetail = this.route.name === "node" || nodes.length === 1;
-      this.onFocus(this.route.name === "node" ? this.route.id : nodes.length === 1 ? nodes[0].id : null);
-      show(this.el.back, this.route.name === "node" && (nodes.length > 1 || !focus));
+      const showingDetail = route.name === "node" || nodes.length === 1;
+      this.onFocus(route.name === "node" ? route.id : nodes.length === 1 ? nodes[0].id : null);
+      show(this.el.back, route.name === "node" && (nodes.length > 1 || !focus));
       show(this.el.overview, !showingDetail && nodes.length > 1);
       this.renderEmpty(nodes, showingDetail, focus);
       if (!showingDetail) this.renderCards(nodes);
@@ -81,6 +97,7 @@
       const signedIn = this.connection.signedIn;
       setText(this.el.signin, signedIn ? "Sign out" : "Sign in");
       setAttr(this.el.signin, "data-action", signedIn ? "signout" : "signin");
+      /** @type {Record<string, string>} */
       const roles = { viewer: "viewer", control: "control", "control-unconfirmed": "control", checking: "…" };
       setText(this.el.user, signedIn ? `${this.connection.user} (${roles[this.connection.role] || this.connection.role})` : "Read-only");
       const disconnected = status.state !== "connected" && this.store.nodes.size > 0;
@@ -93,23 +110,28 @@
     }
 
     renderAlerts() {
-      const active = this.store.sortedNodes().filter((r) => r.alert && !r.alert.dismissed);
-      const key = active.map((r) => `${r.id}:${r.alert.receivedAt}`).join("|");
+      const active = this.store.sortedNodes().flatMap((record) => (record.alert && !record.alert.dismissed ? [{ record, alert: record.alert }] : []));
+      const key = active.map(({ record, alert }) => `${record.id}:${alert.receivedAt}`).join("|");
       if (this.el.alerts.dataset.key === key) return;
       this.el.alerts.dataset.key = key;
       this.el.alerts.replaceChildren(
-        ...active.map((record) =>
+        ...active.map(({ record, alert }) =>
           h(
             "div",
             { class: "alert-banner", dataset: { node: record.id } },
             icon("i-bad", "alert-icon"),
-            h("p", { class: "alert-text" }, h("strong", { text: `${record.name}: ` }), F.eventText(record.alert.event)),
+            h("p", { class: "alert-text" }, h("strong", { text: `${record.name}: ` }), F.eventText(alert.event)),
             h("button", { type: "button", class: "btn btn-ghost", dataset: { action: "dismiss-alert", node: record.id }, text: "Dismiss", "aria-label": `Dismiss the alert for ${record.name}` })
           )
         )
       );
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord[]} nodes
+     * @param {boolean} showingDetail
+     * @param {DeskPulse.NodeRecord | null} focus
+     */
     renderEmpty(nodes, showingDetail, focus) {
       const empty = this.el.empty;
       let title = "";
@@ -119,7 +141,7 @@
         title = "The page address needs fixing";
         text = this.problems.join(" ");
       } else if (showingDetail && !focus) {
-        title = `No node called “${this.route.id}” has published`;
+        title = `No node called “${this.route.name === "node" ? this.route.id : ""}” has published`;
         text = "It may be stopped, or its retained topics were cleared.";
       } else if (!nodes.length) {
         if (status === "connected") {
@@ -143,8 +165,10 @@
       show(this.el.emptySignin, status === "refused" && !nodes.length);
     }
 
+    /** @param {DeskPulse.NodeRecord[]} nodes */
     renderCards(nodes) {
       const seen = new Set();
+      /** @type {Element | null} */
       let previous = null;
       for (const record of nodes) {
         seen.add(record.id);
@@ -154,6 +178,7 @@
           this.cards.set(record.id, card);
         }
         card.update(record);
+        /** @type {ChildNode | null} */
         const expected = previous ? previous.nextSibling : this.el.grid.firstChild;
         if (expected !== card.el) this.el.grid.insertBefore(card.el, expected);
         previous = card.el;
@@ -175,6 +200,10 @@
       this.cards.clear();
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord | null} record
+     * @param {DeskPulse.RenderContext} ctx
+     */
     renderDetail(record, ctx) {
       if (this.detail && (!record || this.detail.id !== record.id)) {
         this.detail.destroy();
@@ -189,6 +218,10 @@
       this.detail.update(record, ctx);
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord[]} nodes
+     * @param {DeskPulse.NodeRecord | null} focus
+     */
     renderTitle(nodes, focus) {
       let title = "DeskPulse";
       if (focus) {

@@ -14,19 +14,21 @@
       this.key = "";
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       const info = record.info;
       const stats = record.stats;
+      /** @type {[string, string | undefined][]} */
       const rows = [];
       if (info) {
         rows.push(["Version", info.version], ["Pose model", info.model], ["Started", info.started_at ? `${F.ago(record.nodeNow() - info.started_at)}` : ""], ["MQTT", info.mqtt_protocol]);
       }
       if (stats) {
         rows.push(
-          ["Processing", Number.isFinite(stats.pipeline_fps) ? `${stats.pipeline_fps.toFixed(1)} fps` : "–"],
-          ["Inference", Number.isFinite(stats.inference_ms) ? `${stats.inference_ms.toFixed(1)} ms` : "–"],
+          ["Processing", F.finite(stats.pipeline_fps) ? `${stats.pipeline_fps.toFixed(1)} fps` : "–"],
+          ["Inference", F.finite(stats.inference_ms) ? `${stats.inference_ms.toFixed(1)} ms` : "–"],
           ["Dropped frames", String(stats.dropped_frames)],
-          ["Memory", Number.isFinite(stats.rss_mb) ? `${Math.round(stats.rss_mb)} MB` : "–"]
+          ["Memory", F.finite(stats.rss_mb) ? `${Math.round(stats.rss_mb)} MB` : "–"]
         );
       }
       show(this.empty, rows.length === 0);

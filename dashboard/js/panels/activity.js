@@ -12,9 +12,11 @@
       this.list = h("ol", { class: "activity-list" });
       this.panel = panel("Recent activity", this.empty, this.list);
       this.el = this.panel.el;
+      /** @type {number | null} */
       this.key = null;
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       show(this.empty, record.events.length === 0);
       const key = record.events.length ? record.events[0].receivedAt : null;

@@ -19,6 +19,7 @@
       this.el = this.panel.el;
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       const camera = record.camera;
       show(this.empty, !camera);
@@ -31,14 +32,14 @@
       const bits = [];
       if (camera.source) bits.push(camera.source);
       if (Array.isArray(camera.resolution)) bits.push(`${camera.resolution[0]}×${camera.resolution[1]}`);
-      if (Number.isFinite(camera.fps)) bits.push(`${Math.round(camera.fps)} fps`);
+      if (F.finite(camera.fps)) bits.push(`${Math.round(camera.fps)} fps`);
       setText(this.detail, bits.join(" · "));
       const error = camera.error;
       show(this.error, Boolean(error));
       show(this.hint, Boolean(error && error.hint));
       if (error) {
         let retry = "";
-        if (Number.isFinite(camera.retry_at)) {
+        if (F.finite(camera.retry_at)) {
           const wait = camera.retry_at - record.nodeNow();
           retry = wait > 0 ? ` Next try in ${F.duration(wait)}.` : " Retrying now.";
         }

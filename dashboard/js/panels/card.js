@@ -9,6 +9,7 @@
 
   /** A card in the overview. No camera picture here: frames flow only for the node in the full view. */
   class CardView {
+    /** @param {DeskPulse.NodeRecord} record */
     constructor(record) {
       this.id = record.id;
       this.title = h("h2", { class: "card-title" });
@@ -27,6 +28,7 @@
       this.el = h("li", { class: "card" }, this.link);
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       setText(this.title, record.name);
       setText(this.nodeId, record.name === record.id ? "" : record.id);

@@ -7,6 +7,7 @@
   const panels = (DP.panels = DP.panels || {});
 
   class DetailView {
+    /** @param {DeskPulse.NodeRecord} record */
     constructor(record) {
       this.id = record.id;
       this.title = h("h1", { class: "detail-title", tabindex: "-1" });
@@ -20,6 +21,8 @@
       this.settings = new panels.SettingsPanel(record);
       this.activity = new panels.ActivityPanel();
       this.about = new panels.AboutPanel();
+      /** @type {DeskPulse.Part[]} */
+      this.parts = [this.status, this.frame, this.today, this.history, this.camera, this.settings, this.activity, this.about];
       this.statusPanel = h("section", { class: "panel panel-status", "aria-label": "Posture" }, this.status.el);
       this.el = h(
         "article",
@@ -41,6 +44,10 @@
       );
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord} record
+     * @param {DeskPulse.RenderContext} ctx
+     */
     update(record, ctx) {
       setText(this.title, record.name);
       setText(this.nodeId, record.name === record.id ? "" : `node ${record.id}`);
@@ -48,18 +55,11 @@
       setAttr(this.availability, "data-availability", availability);
       setText(this.availability, record.offline ? "Node offline" : record.online ? "Node online" : "Availability unknown");
       setAttr(this.statusPanel, "data-posture", displayPosture(record));
-      this.status.update(record);
-      this.frame.update(record, ctx.connection, ctx.framesSince);
-      this.today.update(record);
-      this.history.update(record);
-      this.camera.update(record);
-      this.settings.update(record, ctx);
-      this.activity.update(record);
-      this.about.update(record);
+      for (const part of this.parts) part.update(record, ctx);
     }
 
     destroy() {
-      this.frame.destroy();
+      for (const part of this.parts) if (part.destroy) part.destroy();
     }
   }
 

@@ -9,7 +9,13 @@
   const FRAME_GRACE_S = 4;
   const panels = (DP.panels = DP.panels || {});
 
-  /** Whether the live frame may be shown, and if not, a sentence saying why. */
+  /**
+   * Whether the live frame may be shown, and if not, a sentence saying why.
+   * @param {DeskPulse.NodeRecord} record
+   * @param {DeskPulse.Connection} connection
+   * @param {number | null} framesSince when the frames connection connected (null: it is not)
+   * @returns {DeskPulse.FrameSituation}
+   */
   function frameSituation(record, connection, framesSince) {
     const monitoring = settingValue(record, "monitoring");
     const frames = settingValue(record, "frames");
@@ -43,10 +49,10 @@
 
   // ------------------------------------------------------------------ the frame box
 
-  // ------------------------------------------------------------------ the frame box
-
   class FrameBox {
+    /** @param {DeskPulse.NodeRecord} record */
     constructor(record) {
+      /** @type {number | null} */
       this.version = null;
       this.img = h("img", { class: "frame-img", alt: `Live camera picture of ${record.name}`, hidden: true, decoding: "async" });
       this.why = h("p", { class: "frame-why" });
@@ -63,6 +69,7 @@
         }
       });
       this.failed = false;
+      /** @type {string | null} */
       this.url = null;
     }
 
@@ -73,8 +80,12 @@
       }
     }
 
-    update(record, connection, framesSince) {
-      const situation = frameSituation(record, connection, framesSince);
+    /**
+     * @param {DeskPulse.NodeRecord} record
+     * @param {DeskPulse.RenderContext} ctx
+     */
+    update(record, ctx) {
+      const situation = frameSituation(record, ctx.connection, ctx.framesSince);
       const frame = record.frame;
       if (situation.show && frame && frame.version !== this.version) {
         this.version = frame.version;
@@ -95,7 +106,7 @@
       show(this.signIn, Boolean(situation.signIn));
       setAttr(this.img, "alt", `Live camera picture of ${record.name}`);
       show(this.age, visible);
-      if (visible) setText(this.age, F.ago(nowSeconds() - frame.receivedAt));
+      if (visible && frame) setText(this.age, F.ago(nowSeconds() - frame.receivedAt));
     }
 
     destroy() {

@@ -25,20 +25,22 @@
       this.key = "";
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       const history = record.history;
       const days = history ? history.days.slice(-HISTORY_DAYS) : [];
       show(this.empty, !days.length);
       show(this.body, days.length > 0);
-      if (!days.length) return;
-      const trend = F.TRENDS[history.trend] || F.capitalise(String(history.trend || ""));
-      const streak = Number.isFinite(history.streak_days) && history.streak_days > 0 ? ` · ${history.streak_days}-day streak at goal` : "";
+      if (!history || !days.length) return;
+      const trend = F.TRENDS[history.trend || "unknown"] || F.capitalise(String(history.trend || ""));
+      const streak = F.finite(history.streak_days) && history.streak_days > 0 ? ` · ${history.streak_days}-day streak at goal` : "";
       setText(this.trend, `Trend: ${trend}${streak}`);
       const key = JSON.stringify(days);
       if (key === this.key) return;
       this.key = key;
       const most = Math.max(1, ...days.map((d) => (d.good_s || 0) + (d.bad_s || 0) + (d.away_s || 0)));
       const rows = days.map((day) => {
+        /** @type {[string, number][]} */
         const parts = [
           ["good", day.good_s || 0],
           ["bad", day.bad_s || 0],

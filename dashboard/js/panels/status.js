@@ -8,6 +8,7 @@
   const panels = (DP.panels = DP.panels || {});
 
   class StatusBlock {
+    /** @param {{ large: boolean }} options */
     constructor({ large }) {
       this.icon = icon("i-unknown", "status-icon");
       this.word = h("p", { class: "status-word" });
@@ -23,6 +24,7 @@
       );
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       const posture = displayPosture(record);
       const meta = F.postureMeta(posture);

@@ -32,6 +32,7 @@
       this.el = this.panel.el;
     }
 
+    /** @param {DeskPulse.NodeRecord} record */
     update(record) {
       const today = record.stats && record.stats.today;
       show(this.empty, !today);
