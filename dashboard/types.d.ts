@@ -51,6 +51,7 @@ declare namespace DeskPulse {
     readonly DEFAULT_WS_PORT: number;
     readonly STATE_LEAVES: readonly string[];
     readonly SETTINGS: readonly string[];
+    readonly POSE_LEAF: string;
     readonly POSTURES: readonly string[];
     readonly SENSITIVITIES: readonly string[];
     readonly NODE_ID_PATTERN: RegExp;
@@ -68,6 +69,9 @@ declare namespace DeskPulse {
     readonly LATENCY_SAMPLES: number;
     readonly CLOCK_SAMPLES: number;
     readonly TICK_MS: number;
+    readonly POSE_MAX_BYTES: number;
+    readonly POSE_FADE_AFTER_S: number;
+    readonly POSE_GONE_AFTER_S: number;
     readonly PERMISSION_PROBE_TOPIC: string;
     readonly CREDENTIALS_KEY: string;
   }
@@ -104,6 +108,7 @@ declare namespace DeskPulse {
     sentence(text: string | null | undefined): string;
     eventText(event: EventPayload): string;
     eventTitle(type: string): string;
+    measureLabel(line: PoseLine): string;
   }
 
   // ------------------------------------------------------------------ js/store.js
@@ -113,6 +118,12 @@ declare namespace DeskPulse {
     size: number;
     receivedAt: number;
     retained: boolean;
+    version: number;
+  }
+  interface Pose {
+    payload: PosePayload;
+    /** When it was taken, on this browser's clock (a retained pose may arrive late). */
+    at: number;
     version: number;
   }
   interface Setting {
@@ -139,6 +150,7 @@ declare namespace DeskPulse {
     history: HistoryPayload | null;
     info: InfoPayload | null;
     frame: Frame | null;
+    pose: Pose | null;
     settings: Record<string, Setting>;
     events: { event: EventPayload; receivedAt: number }[];
     alert: Alert | null;
@@ -160,6 +172,7 @@ declare namespace DeskPulse {
     malformed: number;
     lastProblem: string | null;
     stateDelaysMs: number[];
+    poseDelaysMs: number[];
     liveStates: { node: string; seq: number; posture: string }[];
     frameArrivals: number[];
     counts: Record<string, number>;
@@ -224,6 +237,7 @@ declare namespace DeskPulse {
   interface Dom {
     SVG_NS: string;
     h<K extends keyof HTMLElementTagNameMap>(tag: K, props?: Props | null, ...children: Child[]): HTMLElementTagNameMap[K];
+    svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs?: Record<string, string | number | null | undefined>, ...children: (SVGElement | null | undefined)[]): SVGElementTagNameMap[K];
     icon(id: string, className?: string): SVGSVGElement;
     setIcon(svg: SVGSVGElement, id: string): void;
     setText(el: Element, text: string | number | null | undefined): void;
@@ -261,10 +275,18 @@ declare namespace DeskPulse {
     show: boolean;
     why: string;
     signIn?: boolean;
+    /** No picture, but the skeleton may stand in on a neutral stage (the privacy view); its short caption. */
+    skeleton?: string;
+  }
+  /** What the skeleton overlay drew, and when it next needs drawing (0: next animation frame; null: not). */
+  interface PoseDrawn {
+    state: "live" | "fading" | "gone";
+    redrawIn: number | null;
   }
   interface Panels {
     frameSituation(record: NodeRecord, connection: Connection, framesSince: number | null): FrameSituation;
-    FrameBox: new (record: NodeRecord) => Part;
+    PoseOverlay: new () => { el: SVGSVGElement; update(record: NodeRecord, mode: "over" | "privacy" | "off"): PoseDrawn };
+    FrameBox: new (record: NodeRecord) => Part & { redrawIn(): number | null };
     StatusBlock: new (options: { large: boolean }) => RecordPart;
     CardView: new (record: NodeRecord) => RecordPart & { id: string; destroy(): void };
     TodayPanel: new () => RecordPart;
@@ -273,7 +295,7 @@ declare namespace DeskPulse {
     SettingsPanel: new (record: NodeRecord) => Part;
     ActivityPanel: new () => RecordPart;
     AboutPanel: new () => RecordPart;
-    DetailView: new (record: NodeRecord) => Part & { id: string; title: HTMLElement; destroy(): void };
+    DetailView: new (record: NodeRecord) => Part & { id: string; title: HTMLElement; destroy(): void; redrawIn(): number | null };
   }
 
   type Route = { name: "overview" } | { name: "node"; id: string };

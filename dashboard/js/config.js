@@ -5,12 +5,16 @@
 
   // The node's vocabulary comes from js/contract.js, generated from the node's models: never retyped here.
   const contract = DP.contract;
+  // The node's skeleton topic (landmarks and measured lines, never a picture): small and readable by every
+  // viewer, so it travels on the state connection. Listed here until the contract names it.
+  const POSE_LEAF = "pose";
 
   const constants = Object.freeze({
     TOPIC_PREFIX: contract.topic_prefix,
     DEFAULT_WS_PORT: 9001,
     // Topics every viewer may read (anonymous ones too); `frame` travels on its own connection.
-    STATE_LEAVES: contract.state_leaves,
+    STATE_LEAVES: Object.freeze(contract.state_leaves.includes(POSE_LEAF) ? [...contract.state_leaves] : [...contract.state_leaves, POSE_LEAF]),
+    POSE_LEAF,
     SETTINGS: contract.settings,
     POSTURES: contract.postures,
     SENSITIVITIES: contract.sensitivities,
@@ -28,6 +32,11 @@
     COMMAND_TIMEOUT_MS: 6000,
     ALERT_MINUTES_MIN: contract.alert_minutes.min,
     ALERT_MINUTES_MAX: contract.alert_minutes.max,
+    // A pose message is well under 1 KB; anything above this is not a pose and is ignored unread.
+    POSE_MAX_BYTES: 4096,
+    // The skeleton follows the latest pose: it fades once older than this, and is gone at POSE_GONE_AFTER_S.
+    POSE_FADE_AFTER_S: 1.5,
+    POSE_GONE_AFTER_S: 3,
     EVENT_LOG_SIZE: 12,
     LATENCY_SAMPLES: 2000,
     CLOCK_SAMPLES: 20,

@@ -30,28 +30,42 @@
   }
 
   /**
+   * An SVG element with attributes and children: svg("line", { x1: 0, y1: 0, x2: 10, y2: 5 }).
+   * @template {keyof SVGElementTagNameMap} K
+   * @param {K} tag
+   * @param {Record<string, string | number | null | undefined>} [attrs]
+   * @param {...(SVGElement | null | undefined)} children
+   * @returns {SVGElementTagNameMap[K]}
+   */
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value !== null && value !== undefined) el.setAttribute(key, String(value));
+    }
+    for (const child of children) if (child) el.append(child);
+    return el;
+  }
+
+  /**
    * An icon from the page's SVG sprite (index.html), hidden from screen readers.
    * @param {string} id
    * @param {string} [className]
    * @returns {SVGSVGElement}
    */
   function icon(id, className) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("class", `icon ${className || ""}`.trim());
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const use = document.createElementNS(SVG_NS, "use");
-    use.setAttribute("href", `#${id}`);
-    svg.append(use);
-    return svg;
+    return svg(
+      "svg",
+      { class: `icon ${className || ""}`.trim(), "aria-hidden": "true", focusable: "false" },
+      svg("use", { href: `#${id}` })
+    );
   }
 
   /**
-   * @param {SVGSVGElement} svg an icon() element
+   * @param {SVGSVGElement} iconEl an icon() element
    * @param {string} id
    */
-  function setIcon(svg, id) {
-    const use = /** @type {SVGUseElement} */ (svg.firstChild);
+  function setIcon(iconEl, id) {
+    const use = /** @type {SVGUseElement} */ (iconEl.firstChild);
     if (use.getAttribute("href") !== `#${id}`) use.setAttribute("href", `#${id}`);
   }
 
@@ -98,5 +112,5 @@
     return { el: h("section", { class: "panel" }, heading, ...children), heading };
   }
 
-  DP.dom = { SVG_NS, h, icon, setIcon, setText, setAttr, show, panel };
+  DP.dom = { SVG_NS, h, svg, icon, setIcon, setText, setAttr, show, panel };
 })((window.DeskPulse = window.DeskPulse || {}));

@@ -168,6 +168,17 @@
     return /** @type {Readonly<Record<string, string>>} */ (EVENT_TITLES)[type] || capitalise(String(type || "event").replace(/_/g, " "));
   }
 
+  /**
+   * A measured line as words: "neck 38° > 25°" for angles (`…_deg`), "head height 0.31 < 0.35" for ratios.
+   * @param {PoseLine} line
+   */
+  function measureLabel(line) {
+    const degrees = line.measure.endsWith("_deg");
+    /** @param {number} n */
+    const number = (n) => (degrees ? `${Math.round(n)}°` : n.toFixed(2));
+    return `${line.name.replace(/_/g, " ")} ${number(line.value)} ${line.op} ${number(line.limit)}`;
+  }
+
   DP.format = {
     finite,
     POSTURES,
@@ -184,5 +195,6 @@
     sentence,
     eventText,
     eventTitle,
+    measureLabel,
   };
 })((window.DeskPulse = window.DeskPulse || {}));

@@ -41,6 +41,68 @@
     return Object.hasOwn(REQUIRED, leaf);
   }
 
+  // ------------------------------------------------------------------ pose: validated strictly, it is drawn
+
+  /** The landmarks a pose may name (MediaPipe's, those the posture engine uses). */
+  const POSE_POINTS = new Set([
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_hip", "right_hip",
+  ]);
+  const POSE_OPS = new Set([">", "<", ">=", "<=", "≥", "≤"]);
+  const POSE_MAX_LINES = 16;
+  const POSE_MAX_NAME = 40;
+
+  /**
+   * @param {unknown} value
+   * @returns {value is number}
+   */
+  function unit(value) {
+    return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 1;
+  }
+
+  /**
+   * @param {unknown} value
+   * @returns {value is [number, number]}
+   */
+  function unitPair(value) {
+    return Array.isArray(value) && value.length === 2 && unit(value[0]) && unit(value[1]);
+  }
+
+  /**
+   * @param {unknown} value
+   * @returns {value is string}
+   */
+  function shortText(value) {
+    return typeof value === "string" && value.length > 0 && value.length <= POSE_MAX_NAME;
+  }
+
+  /**
+   * Why a decoded `pose` payload cannot be drawn, or "" when it can. Every number is finite, every
+   * coordinate within 0..1 of the picture, every point a known landmark.
+   * @param {Record<string, any>} p
+   * @returns {string}
+   */
+  function poseProblem(p) {
+    if (!Number.isFinite(p.ts)) return "no finite ts";
+    if (p.frame_ts !== undefined && p.frame_ts !== null && !Number.isFinite(p.frame_ts)) return "frame_ts is not a number";
+    if (typeof p.posture !== "string" || !C.POSTURES.includes(p.posture)) return "unknown posture";
+    if (!shortText(p.view)) return "no view";
+    if (!(typeof p.aspect === "number" && Number.isFinite(p.aspect) && p.aspect >= 0.2 && p.aspect <= 5)) return "aspect out of range";
+    if (!isPlainObject(p.points)) return "points is not an object";
+    for (const [name, point] of Object.entries(p.points)) {
+      if (!POSE_POINTS.has(name)) return `unknown point ${name.slice(0, POSE_MAX_NAME)}`;
+      if (!(Array.isArray(point) && point.length === 3 && point.every(unit))) return `point ${name} is not [x, y, visibility] within 0..1`;
+    }
+    if (!Array.isArray(p.lines) || p.lines.length > POSE_MAX_LINES) return "lines is not a short list";
+    for (const line of p.lines) {
+      if (!isPlainObject(line)) return "a line is not an object";
+      if (!shortText(line.name) || !shortText(line.measure) || !/_(deg|ratio)$/.test(line.measure)) return "a line has no name or measure";
+      if (!unitPair(line.a) || !unitPair(line.b)) return `line ${line.name} does not lie within the picture`;
+      if (!Number.isFinite(line.value) || !Number.isFinite(line.limit)) return `line ${line.name} has no finite value and limit`;
+      if (!POSE_OPS.has(line.op) || typeof line.broken !== "boolean") return `line ${line.name} has no comparison`;
+    }
+    return "";
+  }
+
   /** Everything known about one node. Retained topics are plain fields; `null` means not published. */
   class NodeRecord {
     /** @param {string} id */
@@ -60,6 +122,9 @@
       this.info = null;
       /** @type {DeskPulse.Frame | null} */
       this.frame = null;
+      /** The latest skeleton (not retained: it never keeps a node on the page by itself).
+          @type {DeskPulse.Pose | null} */
+      this.pose = null;
       /** @type {Record<string, DeskPulse.Setting>} */
       this.settings = {};
       /** @type {{ event: EventPayload, receivedAt: number }[]} */
@@ -152,12 +217,14 @@
       this.postureListeners = [];
       this.version = 0;
       this.frameVersion = 0;
+      this.poseVersion = 0;
       /** @type {DeskPulse.Diagnostics} */
       this.diagnostics = {
         messages: 0,
         malformed: 0,
         lastProblem: null,
         stateDelaysMs: [],
+        poseDelaysMs: [],
         liveStates: [],
         frameArrivals: [],
         counts: {},
@@ -224,6 +291,21 @@
         if (!record || !payload || payload.length === 0) return;
         const event = /** @type {EventPayload | null} */ (this.parseJson(topic, leaf, payload));
         if (event) this.applyEvent(record, event, receivedAt);
+        return;
+      }
+
+      if (leaf === C.POSE_LEAF) {
+        // Like an event, a pose never makes a node appear; an empty (expired or cleared) one removes it.
+        if (!record) return;
+        if (!payload || payload.length === 0) {
+          if (record.pose) {
+            record.pose = null;
+            this.changed();
+          }
+          return;
+        }
+        const pose = this.parsePose(topic, payload);
+        if (pose) this.applyPose(record, pose, retained, receivedAt);
         return;
       }
 
@@ -302,6 +384,55 @@
         return null;
       }
       return value;
+    }
+
+    /**
+     * A `pose` payload that is safe to draw, or null (reported). Anything too large is not even decoded.
+     * @param {string} topic
+     * @param {Uint8Array} payload
+     * @returns {PosePayload | null}
+     */
+    parsePose(topic, payload) {
+      if (payload.length > C.POSE_MAX_BYTES) {
+        this.problem(topic, `${payload.length} bytes is too large for a pose`);
+        return null;
+      }
+      let value;
+      try {
+        value = JSON.parse(decoder.decode(payload));
+      } catch (error) {
+        this.problem(topic, `not JSON (${error instanceof Error ? error.message : error})`);
+        return null;
+      }
+      if (!isPlainObject(value)) {
+        this.problem(topic, "not a JSON object");
+        return null;
+      }
+      const why = poseProblem(value);
+      if (why) {
+        this.problem(topic, why);
+        return null;
+      }
+      return /** @type {PosePayload} */ (value);
+    }
+
+    /**
+     * @param {NodeRecord} record
+     * @param {PosePayload} payload
+     * @param {boolean} retained
+     * @param {number} receivedAt
+     */
+    applyPose(record, payload, retained, receivedAt) {
+      if (!retained) {
+        const diag = this.diagnostics;
+        diag.poseDelaysMs.push((receivedAt - payload.ts) * 1000);
+        if (diag.poseDelaysMs.length > C.LATENCY_SAMPLES) diag.poseDelaysMs.shift();
+      }
+      // A retained pose (MQTT 5, with an expiry) may be a moment old already: age it by the node's clock.
+      const age = retained ? Math.max(0, record.nodeNow() - payload.ts) : 0;
+      this.poseVersion += 1;
+      record.pose = { payload, at: receivedAt - age, version: this.poseVersion };
+      this.changed();
     }
 
     /**
@@ -560,3 +691,27 @@
  * @property {Record<string, any>} [details]
  * @property {number} [ts]
  */
+
+/**
+ * @typedef {object} PoseLine a measured line of the skeleton; a and b in 0..1 of the picture
+ * @property {string} name e.g. "neck"
+ * @property {string} measure ends in "_deg" (an angle) or "_ratio"
+ * @property {[number, number]} a
+ * @property {[number, number]} b
+ * @property {number} value
+ * @property {number} limit
+ * @property {string} op how value compares with limit when broken, e.g. ">"
+ * @property {boolean} broken this measure is past its limit
+ */
+
+/**
+ * @typedef {object} PosePayload non-retained `pose` (at most 5 Hz, nothing while nobody is in view)
+ * @property {number} ts
+ * @property {number | null} [frame_ts]
+ * @property {string} posture the node's published (steady) posture
+ * @property {string} view front / side / unknown
+ * @property {number} aspect picture width / height
+ * @property {Record<string, [number, number, number]>} points landmark name → [x, y, visibility], all in 0..1
+ * @property {PoseLine[]} lines
+ */
+

@@ -40,6 +40,8 @@
       /** @type {number | null} */
       this.framesSince = null;
       this.renders = 0;
+      /** @type {number | undefined} */
+      this.redrawTimer = undefined;
       /** @type {string[]} */
       this.problems = [];
     }
@@ -83,6 +85,15 @@
       else this.clearCards();
       this.renderDetail(showingDetail ? focus : null, ctx);
       this.renderTitle(nodes, focus);
+      this.scheduleRedraw();
+    }
+
+    /** The skeleton fades by itself: draw again when it must start fading, then every frame until gone. */
+    scheduleRedraw() {
+      window.clearTimeout(this.redrawTimer);
+      const due = this.detail ? this.detail.redrawIn() : null;
+      if (due === 0) this.requestRender();
+      else if (due !== null) this.redrawTimer = window.setTimeout(() => this.requestRender(), Math.ceil(due * 1000) + 10);
     }
 
     renderHeader() {

@@ -58,6 +58,11 @@
       for (const part of this.parts) part.update(record, ctx);
     }
 
+    /** Seconds until the view needs drawing again without new data (the skeleton fading), or null. */
+    redrawIn() {
+      return this.frame.redrawIn();
+    }
+
     destroy() {
       for (const part of this.parts) if (part.destroy) part.destroy();
     }

@@ -1,4 +1,6 @@
-/* DeskPulse dashboard: the camera picture box (a fixed 16:9 box; the picture or the reason there is none). */
+/* DeskPulse dashboard: the camera picture box (a fixed 16:9 box): the picture with the node's skeleton over it,
+   or, where this viewer may not see the picture, the skeleton alone (the privacy view), or the reason there is
+   neither. */
 (function (DP) {
   "use strict";
 
@@ -10,7 +12,8 @@
   const panels = (DP.panels = DP.panels || {});
 
   /**
-   * Whether the live frame may be shown, and if not, a sentence saying why.
+   * Whether the live frame may be shown, and if not, a sentence saying why and whether the skeleton may stand
+   * in for it (`skeleton`: the picture is withheld or missing, but the node is watching).
    * @param {DeskPulse.NodeRecord} record
    * @param {DeskPulse.Connection} connection
    * @param {number | null} framesSince when the frames connection connected (null: it is not)
@@ -24,27 +27,31 @@
     if (monitoring === "OFF" || (record.state && record.state.posture === "paused")) {
       return { show: false, why: "Monitoring is off: the camera is released." };
     }
-    if (frames === "OFF") return { show: false, why: "The camera picture is turned off on this node." };
+    if (frames === "OFF") {
+      return { show: false, why: "The camera picture is turned off on this node.", skeleton: "the picture is off on this node." };
+    }
     if (frame) {
       const age = nowSeconds() - frame.receivedAt;
       if (age <= record.frameStaleAfter()) return { show: true, why: "" };
-      return { show: false, why: `No new picture for ${F.duration(age)}.` };
+      return { show: false, why: `No new picture for ${F.duration(age)}.`, skeleton: "no new picture." };
     }
     if (record.camera && record.camera.state === "disconnected") {
       return { show: false, why: "No picture: the camera is disconnected." };
     }
     const status = connection.framesStatus.state;
     if (status !== "connected") {
-      return { show: false, why: status === "refused" ? "Sign in to see the camera picture." : "Connecting for the picture…" };
+      if (status === "refused") return { show: false, why: "Sign in to see the camera picture.", skeleton: "sign in for the picture.", signIn: true };
+      return { show: false, why: "Connecting for the picture…", skeleton: "connecting for the picture…" };
     }
     if (!connection.signedIn && framesSince !== null && nowSeconds() - framesSince > FRAME_GRACE_S) {
       return {
         show: false,
         why: "On a secured broker the camera picture is for signed-in viewers only. Sign in to see it.",
         signIn: true,
+        skeleton: "the picture is for signed-in viewers.",
       };
     }
-    return { show: false, why: "Waiting for the camera picture…" };
+    return { show: false, why: "Waiting for the camera picture…", skeleton: "waiting for the picture…" };
   }
 
   // ------------------------------------------------------------------ the frame box
@@ -59,7 +66,13 @@
       this.signIn = h("button", { type: "button", class: "btn btn-primary", dataset: { action: "signin" }, text: "Sign in", hidden: true });
       this.placeholder = h("div", { class: "frame-placeholder" }, icon("i-camera-off", "frame-placeholder-icon"), this.why, this.signIn);
       this.age = h("span", { class: "frame-age", hidden: true });
-      this.el = h("div", { class: "frame-box" }, this.img, this.placeholder, this.age);
+      this.pose = new panels.PoseOverlay();
+      this.captionText = h("span");
+      this.captionSignIn = h("button", { type: "button", class: "btn btn-small", dataset: { action: "signin" }, text: "Sign in", hidden: true });
+      this.caption = h("p", { class: "frame-caption", hidden: true }, this.captionText, this.captionSignIn);
+      this.el = h("div", { class: "frame-box" }, this.img, this.pose.el, this.placeholder, this.caption, this.age);
+      /** @type {DeskPulse.PoseDrawn} */
+      this.poseDrawn = { state: "gone", redrawIn: null };
       this.img.addEventListener("load", () => this.release());
       this.img.addEventListener("error", () => {
         this.release();
@@ -101,12 +114,25 @@
       }
       const visible = situation.show && !this.failed;
       show(this.img, visible);
-      show(this.placeholder, !visible);
+      // Over the picture, or alone in its place where the picture is withheld: never with a stale picture.
+      const mode = visible ? "over" : situation.skeleton ? "privacy" : "off";
+      setAttr(this.el, "data-view", mode); // before drawing: the privacy stage leaves room for its caption
+      this.poseDrawn = this.pose.update(record, mode);
+      const skeletonOnly = mode === "privacy" && this.poseDrawn.state !== "gone";
+      show(this.placeholder, !visible && !skeletonOnly);
+      show(this.caption, skeletonOnly);
+      if (skeletonOnly) setText(this.captionText, `Posture only: ${situation.skeleton}`);
+      show(this.captionSignIn, skeletonOnly && Boolean(situation.signIn));
       setText(this.why, this.failed ? "The picture could not be decoded." : situation.why);
       show(this.signIn, Boolean(situation.signIn));
       setAttr(this.img, "alt", `Live camera picture of ${record.name}`);
       show(this.age, visible);
       if (visible && frame) setText(this.age, F.ago(nowSeconds() - frame.receivedAt));
+    }
+
+    /** Seconds until the skeleton needs drawing again (0: next animation frame), or null. */
+    redrawIn() {
+      return this.poseDrawn.redrawIn;
     }
 
     destroy() {
