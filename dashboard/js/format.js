@@ -169,13 +169,15 @@
   }
 
   /**
-   * A measured line as words: "neck 38° > 25°" for angles (`…_deg`), "head height 0.31 < 0.35" for ratios.
+   * A measured line as words: "neck 38° > 25°" for angles (`…_deg`, whole degrees unless that would hide
+   * the difference: "25.4° > 25°"), "head height 0.31 < 0.35" for ratios (two decimals).
    * @param {PoseLine} line
    */
   function measureLabel(line) {
     const degrees = line.measure.endsWith("_deg");
+    const whole = Math.round(line.value) !== Math.round(line.limit) || line.value === line.limit;
     /** @param {number} n */
-    const number = (n) => (degrees ? `${Math.round(n)}°` : n.toFixed(2));
+    const number = (n) => (degrees ? `${whole ? Math.round(n) : n.toFixed(1)}°` : n.toFixed(2));
     return `${line.name.replace(/_/g, " ")} ${number(line.value)} ${line.op} ${number(line.limit)}`;
   }
 

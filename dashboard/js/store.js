@@ -38,7 +38,7 @@
    * @returns {leaf is JsonLeaf}
    */
   function isJsonLeaf(leaf) {
-    return Object.hasOwn(REQUIRED, leaf);
+    return Object.prototype.hasOwnProperty.call(REQUIRED, leaf);
   }
 
   // ------------------------------------------------------------------ pose: validated strictly, it is drawn

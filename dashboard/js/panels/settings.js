@@ -223,7 +223,7 @@
         const value = h("dd");
         this.readonlyValues.set(name, value);
         this.readonly.append(h("div", { class: "settings-row" }, h("dt", { text: settingLabel(name) }), value));
-        const build = Object.hasOwn(CONTROLS, name) ? CONTROLS[name] : null;
+        const build = Object.prototype.hasOwnProperty.call(CONTROLS, name) ? CONTROLS[name] : null;
         if (build) this.controls.set(name, build(id, name));
       }
       this.note = h("p", { class: "quiet settings-note" });
