@@ -27,14 +27,20 @@ from pydantic import (
     model_validator,
 )
 
-from edge_node.payloads import Sensitivity
-from edge_node.topics import is_valid_node_id, slugify_node_id
+from edge_node.errors import EdgeNodeError
+from edge_node.vocabulary import (
+    ALERT_MINUTES_MAX,
+    ALERT_MINUTES_MIN,
+    Sensitivity,
+    is_valid_node_id,
+    slugify_node_id,
+)
 
 ENV_PREFIX = "DESKPULSE_"
 ENV_CONFIG_FILE = "DESKPULSE_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(EdgeNodeError):
     """Configuration that cannot be used; `str()` is one line for a person to read."""
 
 
@@ -187,7 +193,9 @@ class PostureConfig(Section):
 class AlertsConfig(Section):
     """Alerts for sustained bad posture and the daily summary."""
 
-    alert_minutes: float = Field(10.0, ge=1, le=240, description="Bad posture this long raises an alert")
+    alert_minutes: float = Field(
+        10.0, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX, description="Bad posture this long raises an alert"
+    )
     grace_s: float = Field(30.0, ge=0, le=600, description="Interruptions shorter than this keep the timer")
     cooldown_minutes: float = Field(5.0, ge=1, le=240, description="Repeat the alert this often")
     daily_summary_at: str = Field("18:00", description="Local time HH:MM of the daily_summary event")
@@ -279,6 +287,7 @@ class Config(Section):
 
     @property
     def display_name(self) -> str:
+        """The name people see: `name`, else `DeskPulse <node id>`."""
         return self.name or f"DeskPulse {self.node_id}"
 
     def tool_address(self) -> BrokerAddress:

@@ -1,33 +1,19 @@
-"""Every JSON payload the node publishes or accepts, as pydantic models (DESIGN.md, "Topic tree").
+"""Every JSON payload the node publishes, as pydantic models: the contract (docs/contract.md).
 
 Timestamps are UTC epoch seconds (float) everywhere. Every model carries the schema version `v`.
 Outgoing models are serialised with `model_dump_json()`; incoming commands are plain strings
-validated in `edge_node.commands`.
+validated in `edge_node.mqtt.commands`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+from edge_node.vocabulary import CameraErrorKind, CameraStateName, Posture, Sensitivity, Trend, View
 
-Posture = Literal["good", "bad", "away", "paused", "unknown"]
-View = Literal["front", "side", "unknown"]
-Sensitivity = Literal["low", "medium", "high"]
-CameraStateName = Literal["connected", "degraded", "disconnected", "paused"]
-CameraErrorKind = Literal[
-    "not_found",
-    "permission_denied",
-    "busy",
-    "stream_ended",
-    "read_failed",
-    "no_frames",
-    "unsupported",
-    "invalid_frame",
-]
-Trend = Literal["improving", "declining", "stable", "unknown"]
+SCHEMA_VERSION = 1
 
 
 class Payload(BaseModel):
@@ -139,3 +125,14 @@ class Info(Payload):
     mqtt_protocol: str
     dashboard_url: str | None = None
     config: dict[str, object] = Field(default_factory=dict, description="Effective config, no secrets")
+
+
+# The JSON payload of each topic leaf under `deskpulse/<node>/` (docs/schema/ is generated from these).
+TOPIC_PAYLOADS: dict[str, type[Payload]] = {
+    "state": PostureState,
+    "camera": CameraStatus,
+    "stats": Stats,
+    "history": History,
+    "event": Event,
+    "info": Info,
+}

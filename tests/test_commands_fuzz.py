@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 NODE = "desk1"
 BASE = f"deskpulse/{NODE}"
 SETTINGS = ("monitoring", "frames", "alert_minutes", "sensitivity", "calibrate")
-# What the node may accept (DESIGN.md: ON/OFF, a number of minutes, low/medium/high, PRESS, plus the
+# What the node may accept (docs/contract.md: ON/OFF, a number of minutes, low/medium/high, PRESS, plus the
 # usual boolean spellings). A fuzz payload that could mean one of these is never sent.
 BOOLEAN_WORDS = {"on", "off", "true", "false", "1", "0", "yes", "no"}
 SENSITIVITY_WORDS = {"low", "medium", "high"}

@@ -10,10 +10,11 @@ from typing import Any, get_args
 import pytest
 from pydantic import ValidationError
 
-from edge_node import discovery
-from edge_node.commands import ALERT_MINUTES_MAX, ALERT_MINUTES_MIN, Command, parse_command
 from edge_node.config import Config
-from edge_node.discovery import (
+from edge_node.datadir import JsonStore
+from edge_node.mqtt import discovery
+from edge_node.mqtt.commands import Command, parse_command
+from edge_node.mqtt.discovery import (
     DISCOVERY_FILE,
     Component,
     PublishedDiscovery,
@@ -21,9 +22,8 @@ from edge_node.discovery import (
     discovery_messages,
     discovery_topics,
 )
-from edge_node.payloads import CameraStateName, Posture, Sensitivity
-from edge_node.store import JsonStore
-from edge_node.topics import NodeTopics
+from edge_node.mqtt.topics import NodeTopics
+from edge_node.vocabulary import ALERT_MINUTES_MAX, ALERT_MINUTES_MIN, CameraStateName, Posture, Sensitivity
 
 VERSION = "1.2.3"
 
@@ -187,7 +187,7 @@ def test_configuration_url_points_at_the_dashboard() -> None:
 def test_a_configuration_url_home_assistant_would_reject_is_left_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="edge_node.discovery"):
+    with caplog.at_level(logging.WARNING, logger="edge_node.mqtt.discovery"):
         payload = device_payload(make_config(dashboard_url="desk.local:8080"))
     assert "configuration_url" not in payload["dev"]
     assert "not an http(s) URL" in caplog.text

@@ -154,12 +154,14 @@ def test_server_certificate_from_an_unknown_ca_is_refused_clearly_and_retried(
         60,
         what="a log line naming the certificate problem",
     )
-    assert "mqtt_link" in line
+    assert "edge_node.mqtt.link" in line
     time.sleep(4)
     assert daemon.alive()
     assert tls_broker.node(NODE).password not in daemon.log()
     attempts = [
-        ln for ln in daemon.log().splitlines() if "mqtt_link" in ln and "certificate verify failed" in ln
+        ln
+        for ln in daemon.log().splitlines()
+        if "edge_node.mqtt.link" in ln and "certificate verify failed" in ln
     ]
     assert 2 <= len(attempts) <= 12
     assert "connected to" not in daemon.log()

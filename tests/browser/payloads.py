@@ -10,20 +10,9 @@ import json
 import time
 from typing import Any
 
-from edge_node.payloads import (
-    CameraError,
-    CameraStateName,
-    CameraStatus,
-    DayTotals,
-    Event,
-    History,
-    Info,
-    Posture,
-    PostureState,
-    Stats,
-    Trend,
-)
-from edge_node.topics import SETTINGS, NodeTopics, Setting
+from edge_node.mqtt.topics import NodeTopics
+from edge_node.payloads import CameraError, CameraStatus, DayTotals, Event, History, Info, PostureState, Stats
+from edge_node.vocabulary import SETTINGS, CameraStateName, Posture, Setting, Trend
 from tests.support import Watcher
 
 RETAINED_LEAVES = ("availability", "state", "camera", "stats", "history", "info", "frame")

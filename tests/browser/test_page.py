@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from edge_node.payloads import CameraError, Posture
+from edge_node.payloads import CameraError
+from edge_node.vocabulary import Posture
 from tests.browser.conftest import DASHBOARD, Pages, jpeg_of, page_url
 from tests.browser.payloads import Publisher
 from tests.support import Mosquitto
