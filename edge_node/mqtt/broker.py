@@ -22,7 +22,8 @@ from edge_node.errors import EdgeNodeError
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 10.0
-PACKAGE_DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
+# edge_node/mqtt/broker.py → the repository root, which holds dashboard/.
+PACKAGE_DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 
 
 class BrokerStartError(EdgeNodeError):
