@@ -263,7 +263,7 @@ def _close(clients: list[Watcher]) -> None:
 
 
 ANONYMOUS_LEAVES = (
-    "availability", "state", "camera", "stats", "history", "event", "info",
+    "availability", "state", "camera", "stats", "history", "event", "info", "pose",
     "monitoring/state", "frames/state", "alert_minutes/state", "sensitivity/state", "calibrate/state",
 )  # fmt: skip
 ACL_CASES = [

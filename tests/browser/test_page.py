@@ -494,3 +494,35 @@ def test_phone_width_keyboard_labels_and_contrast(
     expect(page.get_by_label("Password")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#signin-dialog")).to_be_hidden()
+
+
+def test_settings_the_page_has_no_control_for_are_listed_and_break_nothing(
+    pages: Pages, web_mosquitto: Mosquitto, publisher_factory: Callable[..., Publisher], node_id: str
+) -> None:
+    """A later contract.js (generated from the node's models) may add settings: listed, no control."""
+    contract = (DASHBOARD / "js" / "contract.js").read_text()
+    later = contract.replace('"calibrate"]', '"calibrate", "rotation", "cpu_budget"]')
+    assert later != contract
+    context = pages.context()
+    context.route("**/js/contract.js", lambda route: route.fulfill(body=later, content_type="text/plain"))
+    publisher = publisher_factory(web_mosquitto.port)
+    publisher.node(node_id, "good")
+    publisher.raw(f"deskpulse/{node_id}/rotation/state", "90")
+    page = open_dashboard(pages, web_mosquitto, node_id, context=context)
+    assert page.evaluate("DeskPulse.constants.SETTINGS.includes('rotation')")
+    rows = page.locator(".settings-row")
+    expect(rows).to_have_count(7)
+    expect(rows.filter(has_text="Rotation")).to_contain_text("90")
+    expect(rows.filter(has_text="Cpu budget")).to_contain_text("not available")
+    # A control user gets the five controls the page knows, and none for the new settings.
+    page.locator("#signin-btn").click()
+    page.get_by_label("User name").fill("anna")
+    page.get_by_label("Password").fill("any")
+    page.locator("#signin-submit").click()
+    expect(page.locator("#user-label")).to_have_text("anna (control)")
+    expect(page.get_by_role("switch")).to_have_count(2)
+    expect(page.locator(".controls .control-row")).to_have_count(5)
+    expect(page.locator(".controls")).not_to_contain_text("Rotation")
+    publisher.raw(f"deskpulse/{node_id}/cpu_budget/state", "50")
+    publisher.state(node_id, "bad")
+    expect(page.locator(STATUS_WORD)).to_have_text("Bad posture")
