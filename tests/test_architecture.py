@@ -120,7 +120,7 @@ def test_no_part_grows_too_big(kind: str, limit: int) -> None:
         for where, lines, k in definitions()
         if k == kind and lines > limit and where.rsplit(" ", 1)[1] not in tables
     ]
-    assert not too_big, f"{kind}es over {limit} lines:\n" + "\n".join(too_big)
+    assert not too_big, f"{kind} definitions over {limit} lines:\n" + "\n".join(too_big)
 
 
 def test_paths_the_package_derives_from_its_own_place_find_the_repository() -> None:

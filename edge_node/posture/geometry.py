@@ -374,6 +374,46 @@ def torso_in_view(seen: Seen) -> float:
     return min(1.0, max(0.0, below / (confidence.TORSO_PER_SHOULDER_WIDTH * seen.scale)))
 
 
+def _unknown(measured: _Measured, reasons: tuple[str, ...], confidence_: float = 0.0) -> Reading:
+    """A reading of a person without a verdict, saying why."""
+    return Reading(
+        person=True,
+        verdict="unknown",
+        reasons=reasons,
+        view=measured.view,
+        measures=measured.measures,
+        confidence=confidence_,
+    )
+
+
+def _refused(
+    seen: Seen, measured: _Measured, gate: plausibility.Plausibility, rotation: int
+) -> Reading | None:
+    """The reading when the skeleton cannot be judged at all (turned, implausible, unscaled), else None."""
+    if gate.turn_deg:
+        fits = {ROTATION_FIT: float((rotation + gate.turn_deg) % 360), **gate.measured}
+        return Reading(person=True, verdict="unknown", reasons=("rotated",), measures=fits)
+    if gate.failed or measured.missing == "shoulders_collapsed":
+        failed = gate.failed or ("shoulders_collapsed",)
+        shown = _Measured(measured.view, {**measured.measures, **gate.measured}, 0.0)
+        return _unknown(shown, ordered_reasons(("implausible", *failed)))
+    if seen.scale is None and measured.missing is None:
+        # Neither the head's size nor two shoulders: the proportions cannot be checked, so no verdict.
+        return _unknown(measured, ("low_confidence",))
+    return None
+
+
+def _judged_measures(measured: _Measured, torso: float, baseline: Baseline | None) -> Mapping[str, float]:
+    """The measures the limits apply to: a front view's shoulder line only with the torso in view."""
+    calibrated_here = baseline is not None and baseline.view == measured.view
+    if measured.view == "front" and torso < SHOULDER_LINE_TORSO and not calibrated_here:
+        # MediaPipe places the shoulders from the torso below them: cut above the hips, a photo's 5°
+        # shoulder tilt read 10-12° (measured on crops of the astronaut photo), so the sideways measures
+        # built on that line are reported, not judged, until a calibration from this framing absorbs it.
+        return {k: v for k, v in measured.measures.items() if k not in SHOULDER_LINE_MEASURES}
+    return measured.measures
+
+
 def classify(
     pose: Pose | None,
     *,
@@ -396,57 +436,18 @@ def classify(
     seen = Seen.of(pose)
     measured = _measure(seen)
     gate = plausibility.check(seen, view=measured.view, measures=measured.measures)
-    if gate.turn_deg:
-        fits = {ROTATION_FIT: float((rotation + gate.turn_deg) % 360), **gate.measured}
-        return Reading(person=True, verdict="unknown", reasons=("rotated",), measures=fits)
-    if gate.failed or measured.missing == "shoulders_collapsed":
-        failed = gate.failed or ("shoulders_collapsed",)
-        return Reading(
-            person=True,
-            verdict="unknown",
-            reasons=ordered_reasons(("implausible", *failed)),
-            view=measured.view,
-            measures={**measured.measures, **gate.measured},
-        )
-    if seen.scale is None and measured.missing is None:
-        # Neither the head's size nor two shoulders: the proportions cannot be checked, so no verdict.
-        return Reading(
-            person=True,
-            verdict="unknown",
-            reasons=("low_confidence",),
-            view=measured.view,
-            measures=measured.measures,
-        )
+    refused = _refused(seen, measured, gate, rotation)
+    if refused is not None:
+        return refused
+    torso = torso_in_view(seen)
     trust = confidence.combine(
-        visibility=measured.confidence, margin=gate.margin, torso=torso_in_view(seen), picture=picture
+        visibility=measured.confidence, margin=gate.margin, torso=torso, picture=picture
     )
     if measured.missing is not None:
-        return Reading(
-            person=True,
-            verdict="unknown",
-            reasons=(measured.missing,),
-            view=measured.view,
-            measures=measured.measures,
-            confidence=trust,
-        )
-    torso = torso_in_view(seen)
-    judged = measured.measures
-    calibrated_here = baseline is not None and baseline.view == measured.view
-    if measured.view == "front" and torso < SHOULDER_LINE_TORSO and not calibrated_here:
-        # MediaPipe places the shoulders from the torso below them: cut above the hips, a photo's 5°
-        # shoulder tilt read 10-12° (measured on crops of the astronaut photo), so the sideways measures
-        # built on that line are reported, not judged, until a calibration from this framing absorbs it.
-        judged = {k: v for k, v in measured.measures.items() if k not in SHOULDER_LINE_MEASURES}
-    reasons = judge(measured.view, judged, sensitivity, baseline)
+        return _unknown(measured, (measured.missing,), trust)
+    reasons = judge(measured.view, _judged_measures(measured, torso, baseline), sensitivity, baseline)
     if reasons and not gate.verifiable:
-        return Reading(
-            person=True,
-            verdict="unknown",
-            reasons=("low_confidence",),
-            view=measured.view,
-            measures=measured.measures,
-            confidence=trust,
-        )
+        return _unknown(measured, ("low_confidence",), trust)
     reading = Reading(
         person=True,
         verdict="bad" if reasons else "good",
