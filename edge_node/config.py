@@ -182,6 +182,11 @@ class FramesConfig(Section):
     quality: int = Field(70, ge=10, le=95, description="JPEG quality")
     max_bytes: int = Field(40_000, ge=2_000, le=1_000_000, description="Lower quality until under this")
     expiry_s: int = Field(10, ge=1, le=3600, description="MQTT 5 message expiry of the retained frame")
+    overlay: bool = Field(
+        False,
+        description="Draw the skeleton and the measures into the published frames (for clients that "
+        "cannot draw: Home Assistant's camera, mosquitto_sub)",
+    )
 
 
 class PostureConfig(Section):
@@ -194,6 +199,7 @@ class PostureConfig(Section):
     unknown_after_s: float = Field(3.0, ge=0, le=600, description="No verdict this long means unknown")
     heartbeat_s: float = Field(30.0, ge=1, le=30, description="State is republished at least this often")
     calibrate_s: float = Field(5.0, ge=1, le=60, description="How long calibration records")
+    pose_max_hz: float = Field(5.0, ge=0, le=30, description="`pose` messages per second at most (0: none)")
     model_complexity: Literal[0, 1, 2] = Field(1, description="MediaPipe pose model (1 = bundled full)")
     tracking: bool = Field(
         False,

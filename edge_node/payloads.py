@@ -7,7 +7,7 @@ validated in `edge_node.mqtt.commands`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -130,6 +130,36 @@ class Info(Payload):
     config: dict[str, object] = Field(default_factory=dict, description="Effective config, no secrets")
 
 
+class PoseLine(BaseModel):
+    """One measure on the picture: from `a` to `b` (0-1 of width, height), its value against its limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="What a person reads, e.g. 'neck'")
+    measure: str = Field(description="The measure in `state.measures`, e.g. 'neck_deg'")
+    a: tuple[float, float]
+    b: tuple[float, float]
+    value: float
+    limit: float
+    op: Literal[">", "<"] = Field(description="Bad when value op limit")
+    broken: bool
+
+
+class PoseFrame(Payload):
+    """`pose`: the skeleton behind the verdict, small enough to draw live (no picture in it)."""
+
+    node: str
+    ts: float
+    frame_ts: float = Field(description="Capture time of the frame the landmarks come from")
+    posture: Posture = Field(description="The published (steady) posture: the colour to draw in")
+    view: View
+    aspect: float = Field(gt=0, description="Picture width / height")
+    points: dict[str, tuple[float, float, float]] = Field(
+        description="Landmark name -> [x, y, visibility], x and y 0-1 of the picture"
+    )
+    lines: tuple[PoseLine, ...] = ()
+
+
 # The JSON payload of each topic leaf under `deskpulse/<node>/` (docs/schema/ is generated from these).
 TOPIC_PAYLOADS: dict[str, type[Payload]] = {
     "state": PostureState,
@@ -138,4 +168,5 @@ TOPIC_PAYLOADS: dict[str, type[Payload]] = {
     "history": History,
     "event": Event,
     "info": Info,
+    "pose": PoseFrame,
 }

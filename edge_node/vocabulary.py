@@ -15,6 +15,16 @@ POSTURES: Final[tuple[Posture, ...]] = get_args(Posture)
 View = Literal["front", "side", "unknown"]
 VIEWS: Final[tuple[View, ...]] = get_args(View)
 
+# The colour-blind-safe palette (Okabe & Ito) every picture of a posture uses: the dashboard's
+# stylesheet (light theme) and the skeleton burned into frames; tests/test_contract.py compares them.
+POSTURE_COLOURS: Final[dict[str, str]] = {
+    "good": "#0072b2",
+    "bad": "#d55e00",
+    "unknown": "#e69f00",
+    "away": "#6b7280",
+    "paused": "#6b7280",
+}
+
 Sensitivity = Literal["low", "medium", "high"]
 SENSITIVITIES: Final[tuple[Sensitivity, ...]] = get_args(Sensitivity)
 

@@ -61,3 +61,15 @@ def test_a_changed_model_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     generated = generated_files()
     stale = [path for path, text in generated.items() if (ROOT / path).read_text(encoding="utf-8") != text]
     assert [str(p) for p in stale] == ["docs/schema/state.json"]
+
+
+def test_the_stylesheet_paints_postures_in_the_shared_palette() -> None:
+    """The dashboard's light theme and the frames' burned-in skeleton use the same colours."""
+    from edge_node.vocabulary import POSTURE_COLOURS
+
+    css = (ROOT / "dashboard" / "style.css").read_text(encoding="utf-8")
+    light = css[: css.index("@media (prefers-color-scheme: dark)")]
+    for posture in ("good", "bad", "unknown", "away"):
+        match = re.search(rf"--{posture}:\s*(#[0-9a-fA-F]{{6}});", light)
+        assert match, f"style.css has no --{posture} colour"
+        assert match.group(1).lower() == POSTURE_COLOURS[posture]

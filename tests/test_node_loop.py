@@ -379,6 +379,74 @@ def test_calibration_stops_when_monitoring_is_turned_off(desk: Desk) -> None:
     assert desk.link.text("calibrate/state") == "uncalibrated"
 
 
+# ----------------------------------------------------------------------------- pose
+
+
+def test_pose_is_small_throttled_and_shows_the_broken_measure(desk: Desk) -> None:
+    desk.start()
+    desk.estimator.pose = SLOUCH
+    desk.frames(5.0)
+    poses = desk.link.on("pose")
+    assert 20 <= len(poses) <= 26  # 50 frames in 5 s, at most 5 a second
+    assert all(len(m.payload) < 1024 and not m.retain and m.qos == 0 for m in poses)  # MQTT 3.1.1
+    last = json.loads(poses[-1].payload)
+    assert last["posture"] == "bad" and last["view"] == "side"
+    assert {"nose", "left_ear", "left_shoulder", "left_hip"} <= set(last["points"])
+    assert all(0 <= v <= 1 for point in last["points"].values() for v in point)
+    neck = next(line for line in last["lines"] if line["measure"] == "neck_deg")
+    assert (neck["name"], neck["op"], neck["broken"]) == ("neck", ">", True)
+    assert neck["value"] == pytest.approx(40, abs=0.5) and neck["limit"] == pytest.approx(25)
+    assert last["frame_ts"] == pytest.approx(desk.clock(), abs=0.25)  # the newest frame it came from
+    mark = len(desk.link.sent)
+    desk.estimator.pose = None
+    desk.frames(1.0)
+    assert desk.link.on("pose", after=mark) == []  # nothing with nobody in view
+
+
+def test_on_mqtt5_pose_is_retained_with_a_short_expiry(tmp_path: Path) -> None:
+    desk = Desk(config_for(tmp_path), ScriptedPoses())
+    desk.link.protocol_name = "5"  # type: ignore[misc]
+    try:
+        desk.start()
+        desk.estimator.pose = GOOD
+        desk.frames(1.0)
+        pose = desk.link.on("pose")[-1]
+        assert pose.retain and pose.expiry_s == 2
+    finally:
+        desk.close()
+
+
+def test_frames_overlay_burns_the_skeleton_into_the_published_picture(
+    tmp_path: Path, photos: dict[str, Path]
+) -> None:
+    import cv2
+
+    from edge_node.vision.pose import PoseEstimator
+
+    image = cv2.imread(str(photos["astronaut"]))
+    estimator = PoseEstimator(static_images=True)
+    published: dict[bool, tuple[np.ndarray, dict[str, Any]]] = {}
+    try:
+        for overlay in (False, True):
+            desk = Desk(config_for(tmp_path / str(overlay), frames={"overlay": overlay}), estimator)
+            desk.start()
+            desk.frames(1.2, image)
+            frame = [m for m in desk.link.on("frame") if m.payload][-1]
+            picture = cv2.imdecode(np.frombuffer(frame.payload, np.uint8), cv2.IMREAD_COLOR)
+            published[overlay] = (picture, desk.link.json("pose")[-1])
+            desk.close()
+    finally:
+        estimator.close()
+    (raw, pose), (drawn, _) = published[False], published[True]
+    height, width = raw.shape[:2]
+    differs = []
+    for x, y, _visibility in pose["points"].values():
+        px, py = round(x * (width - 1)), round(y * (height - 1))
+        differs.append(float(np.abs(raw[py, px].astype(int) - drawn[py, px].astype(int)).sum()))
+    assert min(differs) > 60, differs  # a drawn joint at every landmark
+    assert np.abs(raw.astype(int) - drawn.astype(int)).mean() < 20  # and the rest of the picture as it was
+
+
 # ----------------------------------------------------------------------------- real MediaPipe
 
 

@@ -9,8 +9,10 @@
     "sensitivities": ["low", "medium", "high"],
     "settings": ["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate"],
     "alert_minutes": {"min": 1, "max": 240},
+    "rotations": [0, 90, 180, 270],
     "camera_states": ["connected", "degraded", "disconnected", "paused"],
     "calibration_states": ["uncalibrated", "calibrating", "calibrated"],
-    "state_leaves": ["availability", "state", "camera", "stats", "history", "event", "info"]
+    "state_leaves": ["availability", "state", "camera", "stats", "history", "event", "info", "pose"],
+    "posture_colours": {"good": "#0072b2", "bad": "#d55e00", "unknown": "#e69f00", "away": "#6b7280", "paused": "#6b7280"}
   });
 })((window.DeskPulse = window.DeskPulse || {}));

@@ -20,7 +20,9 @@ from edge_node.vocabulary import (
     CALIBRATION_STATES,
     CAMERA_STATES,
     NODE_ID_PATTERN,
+    POSTURE_COLOURS,
     POSTURES,
+    ROTATIONS,
     SENSITIVITIES,
     SETTINGS,
 )
@@ -68,9 +70,11 @@ def dashboard_contract() -> dict[str, Any]:
         "sensitivities": list(SENSITIVITIES),
         "settings": list(SETTINGS),
         "alert_minutes": {"min": int(ALERT_MINUTES_MIN), "max": int(ALERT_MINUTES_MAX)},
+        "rotations": list(ROTATIONS),
         "camera_states": list(CAMERA_STATES),
         "calibration_states": list(CALIBRATION_STATES),
         "state_leaves": list(STATE_LEAVES),
+        "posture_colours": dict(POSTURE_COLOURS),
     }
 
 

@@ -11,7 +11,7 @@ PREFIX: Final = "deskpulse"
 HA_DEFAULT_PREFIX: Final = "homeassistant"
 
 # Topics that are state (readable by anonymous clients on a secured broker); `frame` is not.
-STATE_LEAVES: Final = ("availability", "state", "camera", "stats", "history", "event", "info")
+STATE_LEAVES: Final = ("availability", "state", "camera", "stats", "history", "event", "info", "pose")
 
 
 def all_nodes(leaf: str = "#") -> str:
@@ -68,6 +68,11 @@ class NodeTopics:
     def event(self) -> str:
         """Alerts and other events (not retained)."""
         return f"{self.base}/event"
+
+    @property
+    def pose(self) -> str:
+        """The skeleton behind the verdict (no picture)."""
+        return f"{self.base}/pose"
 
     @property
     def info(self) -> str:

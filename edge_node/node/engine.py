@@ -12,6 +12,7 @@ from typing import Final, Protocol
 from edge_node.config import PostureConfig
 from edge_node.payloads import PostureState
 from edge_node.posture.confidence import RECENT_FRAMES, temper
+from edge_node.posture.explain import Explanation, explain
 from edge_node.posture.geometry import Baseline, Reading, classify
 from edge_node.posture.steadiness import Steadier, SteadyConfig
 from edge_node.vision.frames import Frame
@@ -55,6 +56,13 @@ class PostureEngine:
         self.last_detection: Detection | None = None
         self.last_frame_ts: float | None = None
         self.unknown_reason: str | None = STARTING_CAMERA
+
+    def explain(self, *, sensitivity: Sensitivity, baseline: Baseline | None) -> Explanation | None:
+        """The last frame's skeleton and measure lines, or None with nobody in view."""
+        detection, reading = self.last_detection, self.last_reading
+        if detection is None or detection.pose is None or reading is None or not reading.person:
+            return None
+        return explain(detection.pose, reading, sensitivity=sensitivity, baseline=baseline)
 
     @property
     def posture(self) -> Posture:

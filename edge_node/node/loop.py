@@ -225,8 +225,14 @@ class Node:
         self.metrics.record(self._mono(), detection.inference_ms if detection else 0.0)
         self.controller.observe(reading)
         self.publish_state(self._clock())
-        if settings.frames and self.publisher.frame_due():
-            self.publisher.frame(frame.image)
+        self.publisher.picture(
+            frame,
+            frames=settings.frames,
+            posture=self.engine.posture,
+            explain=lambda: self.engine.explain(
+                sensitivity=settings.sensitivity, baseline=self.controller.baseline
+            ),
+        )
         return reading
 
     def tick(self, now: float) -> None:

@@ -13,12 +13,20 @@ from typing import Final, Protocol
 from edge_node.config import Config
 from edge_node.mqtt.message import Message
 from edge_node.mqtt.topics import NodeTopics
-from edge_node.payloads import CameraStatus, Event, History, Info, PostureState, Stats
+from edge_node.node.overlay import draw
+from edge_node.payloads import CameraStatus, Event, History, Info, PoseFrame, PoseLine, PostureState, Stats
+from edge_node.posture.explain import Explanation
+from edge_node.vision.frames import Frame
 from edge_node.vision.jpeg import encode_frame
 from edge_node.vision.landmarks import Image
-from edge_node.vocabulary import Setting
+from edge_node.vocabulary import Posture, Setting
 
 HISTORY_INTERVAL_S: Final = 600.0
+# Frames arrive at discrete times: a message paced every 0.2 s from frames 0.1 s apart must not miss
+# its turn because 0.1 + 0.1 came out a hair under 0.2.
+PACE_SLACK: Final = 0.99
+# A retained pose (MQTT 5) expires this fast: a late viewer gets the last one, never a stale one.
+POSE_EXPIRY_S: Final = 2
 
 
 class Link(Protocol):
@@ -61,6 +69,7 @@ class Publisher:
         self._last_stats_at = 0.0
         self._last_history_at = 0.0
         self._last_frame_mono = -1e9
+        self._last_pose_mono = -1e9
         self._info_protocol: str | None = None
 
     @property
@@ -146,7 +155,7 @@ class Publisher:
 
     def frame_due(self) -> bool:
         """True when the frame throttle lets the next frame out."""
-        return self._mono() - self._last_frame_mono >= self._config.frames.interval_s
+        return self._mono() - self._last_frame_mono >= self._config.frames.interval_s * PACE_SLACK
 
     def frame(self, image_bgr: Image) -> None:
         """Encode and publish one frame: raw JPEG, retained, expiring on MQTT 5."""
@@ -161,6 +170,55 @@ class Publisher:
                 retain=True,
                 expiry_s=cfg.expiry_s,
                 content_type="image/jpeg",
+            )
+        )
+
+    def picture(
+        self,
+        frame: Frame,
+        *,
+        frames: bool,
+        posture: Posture,
+        explain: Callable[[], Explanation | None],
+    ) -> None:
+        """What follows a judged frame: `pose` (throttled) and the frame itself (throttled, drawn on
+        with `frames.overlay`); `explain` is only called when one of them is due."""
+        pose_due = self.pose_due()
+        frame_due = frames and self.frame_due()
+        overlay = frame_due and self._config.frames.overlay
+        why = explain() if pose_due or overlay else None
+        if why is not None and pose_due:
+            self.pose(
+                PoseFrame(
+                    node=self._config.node_id,
+                    ts=self._clock(),
+                    frame_ts=frame.ts,
+                    posture=posture,
+                    view=why.view,
+                    aspect=why.aspect,
+                    points=why.points,
+                    lines=tuple(PoseLine(**vars(line)) for line in why.lines),
+                )
+            )
+        if frame_due:
+            self.frame(draw(frame.image, why, posture) if overlay and why is not None else frame.image)
+
+    def pose_due(self) -> bool:
+        """True when the `pose` throttle (posture.pose_max_hz) lets the next one out."""
+        hz = self._config.posture.pose_max_hz
+        return hz > 0 and self._mono() - self._last_pose_mono >= PACE_SLACK / hz
+
+    def pose(self, pose: PoseFrame) -> None:
+        """`pose`: not retained on MQTT 3.1.1; on MQTT 5 retained with a short expiry."""
+        self._last_pose_mono = self._mono()
+        mqtt5 = self._link.protocol_name == "5"
+        self._link.publish(
+            Message(
+                self.topics.pose,
+                pose.model_dump_json().encode(),
+                qos=0,
+                retain=mqtt5,
+                expiry_s=POSE_EXPIRY_S if mqtt5 else None,
             )
         )
 

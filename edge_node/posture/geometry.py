@@ -119,6 +119,7 @@ class Reading:
     view: View = "unknown"
     measures: Mapping[str, float] = field(default_factory=dict)
     confidence: float = 0.0
+    judged: tuple[str, ...] = ()  # the measures the limits were applied to
 
     @property
     def reason_text(self) -> str | None:
@@ -445,7 +446,8 @@ def classify(
     )
     if measured.missing is not None:
         return _unknown(measured, (measured.missing,), trust)
-    reasons = judge(measured.view, _judged_measures(measured, torso, baseline), sensitivity, baseline)
+    judged = _judged_measures(measured, torso, baseline)
+    reasons = judge(measured.view, judged, sensitivity, baseline)
     if reasons and not gate.verifiable:
         return _unknown(measured, ("low_confidence",), trust)
     reading = Reading(
@@ -455,5 +457,6 @@ def classify(
         view=measured.view,
         measures=measured.measures,
         confidence=trust,
+        judged=tuple(judged),
     )
     return confidence.doubtful(reading)

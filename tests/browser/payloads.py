@@ -1,8 +1,4 @@
-"""A test publisher that speaks the node's contract: JSON payloads are built by edge_node.payloads models.
-
-`pose` is the exception for now: its model does not exist on this branch yet, so `pose()` builds the payload
-as a plain dict with the same fields; it is the one place to switch to the model when it lands.
-"""
+"""A test publisher that speaks the node's contract: JSON payloads are built by edge_node.payloads models."""
 
 from __future__ import annotations
 
@@ -11,8 +7,19 @@ import time
 from typing import Any
 
 from edge_node.mqtt.topics import NodeTopics
-from edge_node.payloads import CameraError, CameraStatus, DayTotals, Event, History, Info, PostureState, Stats
-from edge_node.vocabulary import SETTINGS, CameraStateName, Posture, Setting, Trend
+from edge_node.payloads import (
+    CameraError,
+    CameraStatus,
+    DayTotals,
+    Event,
+    History,
+    Info,
+    PoseFrame,
+    PoseLine,
+    PostureState,
+    Stats,
+)
+from edge_node.vocabulary import SETTINGS, CameraStateName, Posture, Setting, Trend, View
 from tests.support import Watcher
 
 RETAINED_LEAVES = ("availability", "state", "camera", "stats", "history", "info", "frame")
@@ -65,24 +72,24 @@ def pose(
     posture: Posture = "bad",
     *,
     ts: float | None = None,
-    view: str = "side",
+    view: View = "side",
     aspect: float = 16 / 9,
     points: PosePoints | None = None,
     lines: tuple[dict[str, Any], ...] | list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The node's `pose` payload: the landmarks it used (x, y, visibility in 0..1) and its measured lines."""
+    """The node's `pose` payload, built by its model: the landmarks it used and its measured lines."""
     now = time.time() if ts is None else ts
-    return {
-        "v": 1,
-        "node": node,
-        "ts": now,
-        "frame_ts": now - 0.05,
-        "posture": posture,
-        "view": view,
-        "aspect": round(aspect, 4),
-        "points": {name: list(point) for name, point in (SIDE_POINTS if points is None else points).items()},
-        "lines": list(SIDE_LINES if lines is None else lines),
-    }
+    model = PoseFrame(
+        node=node,
+        ts=now,
+        frame_ts=now - 0.05,
+        posture=posture,
+        view=view,
+        aspect=round(aspect, 4),
+        points=dict(SIDE_POINTS if points is None else points),
+        lines=tuple(PoseLine.model_validate(line) for line in (SIDE_LINES if lines is None else lines)),
+    )
+    return model.model_dump(mode="json")
 
 
 class Publisher:
@@ -213,7 +220,13 @@ class Publisher:
         self.raw(NodeTopics(node).setting_state(setting), value)
 
     def settings(self, node: str, **values: str) -> None:
-        defaults = {"monitoring": "ON", "frames": "ON", "alert_minutes": "10", "sensitivity": "medium"}
+        defaults = {
+            "monitoring": "ON",
+            "frames": "ON",
+            "alert_minutes": "10",
+            "sensitivity": "medium",
+            "rotation": "0",
+        }
         defaults["calibrate"] = "uncalibrated"
         defaults.update(values)
         for setting in SETTINGS:
