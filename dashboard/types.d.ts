@@ -41,6 +41,7 @@ declare namespace DeskPulse {
     readonly sensitivities: readonly string[];
     readonly settings: readonly string[];
     readonly alert_minutes: { readonly min: number; readonly max: number };
+    readonly rotations: readonly number[];
     readonly camera_states: readonly string[];
     readonly calibration_states: readonly string[];
     readonly state_leaves: readonly string[];
@@ -54,6 +55,7 @@ declare namespace DeskPulse {
     readonly POSE_LEAF: string;
     readonly POSTURES: readonly string[];
     readonly SENSITIVITIES: readonly string[];
+    readonly ROTATIONS: readonly number[];
     readonly NODE_ID_PATTERN: RegExp;
     readonly STALE_AFTER_S: number;
     readonly FRAME_STALE_MIN_S: number;
@@ -288,7 +290,8 @@ declare namespace DeskPulse {
     PoseOverlay: new () => { el: SVGSVGElement; update(record: NodeRecord, mode: "over" | "privacy" | "off"): PoseDrawn };
     FrameBox: new (record: NodeRecord) => Part & { redrawIn(): number | null };
     StatusBlock: new (options: { large: boolean }) => RecordPart;
-    CardView: new (record: NodeRecord) => RecordPart & { id: string; destroy(): void };
+    CardView: new (record: NodeRecord) => Part & { id: string; destroy(): void };
+    CalibrationAdvice: new (record: NodeRecord) => Part;
     TodayPanel: new () => RecordPart;
     HistoryPanel: new () => RecordPart;
     CameraPanel: new () => RecordPart;

@@ -181,6 +181,8 @@
       const target = event.target;
       if (target instanceof HTMLInputElement && target.dataset.action === "sensitivity" && target.checked) {
         this.command(target.dataset.node || "", "sensitivity", target.value);
+      } else if (target instanceof HTMLSelectElement && target.dataset.action === "rotation" && C.ROTATIONS.includes(Number(target.value))) {
+        this.command(target.dataset.node || "", "rotation", target.value);
       }
     }
 

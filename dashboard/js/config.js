@@ -18,6 +18,8 @@
     SETTINGS: contract.settings,
     POSTURES: contract.postures,
     SENSITIVITIES: contract.sensitivities,
+    // Clockwise degrees the node may turn its camera picture by (`rotation/set`), from the node's vocabulary.
+    ROTATIONS: contract.rotations,
     NODE_ID_PATTERN: new RegExp(contract.node_id_pattern),
     // The node republishes `state` at least every 30 s; two missed heartbeats and a margin mean stale.
     STALE_AFTER_S: 65,

@@ -17,8 +17,19 @@
     frames: "Camera picture",
     alert_minutes: "Alert after",
     sensitivity: "Sensitivity",
+    rotation: "Camera rotation",
     calibrate: "Calibration",
   });
+
+  /** How each rotation the node knows (contract.rotations, clockwise degrees) reads. */
+  const ROTATION_WORDS = /** @type {Readonly<Record<string, string>>} */ (
+    Object.freeze({ 0: "0° (upright)", 90: "90° clockwise", 180: "180° (upside down)", 270: "270° clockwise" })
+  );
+
+  /** @param {string} value degrees, as `rotation/state` publishes them */
+  function rotationWords(value) {
+    return ROTATION_WORDS[value] || `${value}°`;
+  }
 
   /** @type {Readonly<Record<string, string>>} */
   const CALIBRATION_WORDS = Object.freeze({ calibrated: "Calibrated", uncalibrated: "Not calibrated", calibrating: "Calibrating…" });
@@ -39,6 +50,7 @@
     if (name === "alert_minutes") return `${value} min of bad posture`;
     if (name === "calibrate") return CALIBRATION_WORDS[value] || value;
     if (name === "sensitivity") return F.capitalise(value);
+    if (name === "rotation") return rotationWords(value);
     return value;
   }
 
@@ -173,6 +185,42 @@
   }
 
   /**
+   * Camera rotation: a select with one option per rotation the node knows (contract.rotations); a choice is
+   * sent at once to `rotation/set`.
+   * @param {string} id
+   * @returns {Control}
+   */
+  function rotationControl(id) {
+    const selectId = `sel-${id}-rotation`;
+    const select = h(
+      "select",
+      { id: selectId, class: "input", dataset: { action: "rotation", node: id }, "aria-describedby": `st-${id}-rotation` },
+      C.ROTATIONS.map((degrees) => h("option", { value: String(degrees), text: rotationWords(String(degrees)) }))
+    );
+    const status = statusLine(id, "rotation");
+    return {
+      row: h(
+        "div",
+        { class: "control-row" },
+        h("label", { class: "control-label", for: selectId, text: "Camera rotation" }),
+        select,
+        h("p", { class: "quiet control-help", text: "Turns the picture clockwise before the node judges it: for a camera mounted sideways or upside down." }),
+        status
+      ),
+      status,
+      update(record, online) {
+        // While a choice is on its way, show it; the node's `…/state` then confirms (or the old value returns).
+        const pending = record.commands.rotation;
+        const waiting = pending && (pending.status === "sending" || pending.status === "sent");
+        const value = waiting && pending.value !== undefined ? pending.value : settingValue(record, "rotation");
+        const shown = value !== null && C.ROTATIONS.includes(Number(value)) ? String(Number(value)) : "";
+        if (select.value !== shown) select.value = shown;
+        select.disabled = !online;
+      },
+    };
+  }
+
+  /**
    * Calibrate: a button, and the node's calibration state beside it.
    * @param {string} id
    * @returns {Control}
@@ -206,6 +254,7 @@
     frames: switchControl,
     alert_minutes: minutesControl,
     sensitivity: sensitivityControl,
+    rotation: rotationControl,
     calibrate: calibrateControl,
   });
 
