@@ -625,6 +625,7 @@
  * @property {number} since when the current posture began
  * @property {number} [bad_for_s]
  * @property {boolean} [calibrated]
+ * @property {boolean} [calibration_recommended] a front view without calibration: calibrating is advised
  * @property {string} [sensitivity]
  * @property {number} seq
  * @property {number} ts

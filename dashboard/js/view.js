@@ -81,7 +81,7 @@
       show(this.el.back, route.name === "node" && (nodes.length > 1 || !focus));
       show(this.el.overview, !showingDetail && nodes.length > 1);
       this.renderEmpty(nodes, showingDetail, focus);
-      if (!showingDetail) this.renderCards(nodes);
+      if (!showingDetail) this.renderCards(nodes, ctx);
       else this.clearCards();
       this.renderDetail(showingDetail ? focus : null, ctx);
       this.renderTitle(nodes, focus);
@@ -176,8 +176,11 @@
       show(this.el.emptySignin, status === "refused" && !nodes.length);
     }
 
-    /** @param {DeskPulse.NodeRecord[]} nodes */
-    renderCards(nodes) {
+    /**
+     * @param {DeskPulse.NodeRecord[]} nodes
+     * @param {DeskPulse.RenderContext} ctx
+     */
+    renderCards(nodes, ctx) {
       const seen = new Set();
       /** @type {Element | null} */
       let previous = null;
@@ -188,7 +191,7 @@
           card = new panels.CardView(record);
           this.cards.set(record.id, card);
         }
-        card.update(record);
+        card.update(record, ctx);
         /** @type {ChildNode | null} */
         const expected = previous ? previous.nextSibling : this.el.grid.firstChild;
         if (expected !== card.el) this.el.grid.insertBefore(card.el, expected);

@@ -7,7 +7,8 @@
   const { displayPosture, statusLine } = DP.describe;
   const panels = (DP.panels = DP.panels || {});
 
-  /** A card in the overview. No camera picture here: frames flow only for the node in the full view. */
+  /** A card in the overview. No camera picture here: frames flow only for the node in the full view.
+      The calibration advice sits under the link (a button may not live inside a link). */
   class CardView {
     /** @param {DeskPulse.NodeRecord} record */
     constructor(record) {
@@ -25,11 +26,15 @@
         this.status.el,
         h("div", { class: "card-foot" }, h("span", { class: "card-facts" }, this.score, this.camera), this.alert)
       );
-      this.el = h("li", { class: "card" }, this.link);
+      this.advice = new panels.CalibrationAdvice(record);
+      this.el = h("li", { class: "card" }, this.link, this.advice.el);
     }
 
-    /** @param {DeskPulse.NodeRecord} record */
-    update(record) {
+    /**
+     * @param {DeskPulse.NodeRecord} record
+     * @param {DeskPulse.RenderContext} ctx
+     */
+    update(record, ctx) {
       setText(this.title, record.name);
       setText(this.nodeId, record.name === record.id ? "" : record.id);
       setAttr(this.el, "data-posture", displayPosture(record));
@@ -41,6 +46,7 @@
       const camera = record.camera && record.camera.state;
       setText(this.camera, camera && camera !== "connected" && !record.offline ? F.cameraMeta(camera).label : "");
       show(this.alert, Boolean(record.alert && !record.alert.dismissed));
+      this.advice.update(record, ctx);
     }
 
     destroy() {}

@@ -14,6 +14,7 @@
       this.nodeId = h("span", { class: "detail-id" });
       this.availability = h("span", { class: "badge" });
       this.status = new panels.StatusBlock({ large: true });
+      this.advice = new panels.CalibrationAdvice(record);
       this.frame = new panels.FrameBox(record);
       this.today = new panels.TodayPanel();
       this.history = new panels.HistoryPanel();
@@ -22,8 +23,8 @@
       this.activity = new panels.ActivityPanel();
       this.about = new panels.AboutPanel();
       /** @type {DeskPulse.Part[]} */
-      this.parts = [this.status, this.frame, this.today, this.history, this.camera, this.settings, this.activity, this.about];
-      this.statusPanel = h("section", { class: "panel panel-status", "aria-label": "Posture" }, this.status.el);
+      this.parts = [this.status, this.advice, this.frame, this.today, this.history, this.camera, this.settings, this.activity, this.about];
+      this.statusPanel = h("section", { class: "panel panel-status", "aria-label": "Posture" }, this.status.el, this.advice.el);
       this.el = h(
         "article",
         { class: "detail" },
