@@ -50,6 +50,7 @@ declare namespace DeskPulse {
   interface Constants {
     readonly TOPIC_PREFIX: string;
     readonly DEFAULT_WS_PORT: number;
+    readonly DEFAULT_WSS_PORT: number;
     readonly STATE_LEAVES: readonly string[];
     readonly SETTINGS: readonly string[];
     readonly POSE_LEAF: string;
@@ -205,6 +206,10 @@ declare namespace DeskPulse {
     user: string;
     password: string;
   }
+  /** Credentials kept in sessionStorage ("Keep me signed in on this tab"), with the broker they were given for. */
+  interface StoredCredentials extends Credentials {
+    broker: string;
+  }
   interface ConnectionOptions {
     url: string | null;
     nodes: string[];
@@ -336,6 +341,8 @@ declare namespace DeskPulse {
     config: {
       defaultBrokerUrl(location: Location | URL): string;
       parseParams(location: Location | URL): PageOptions;
+      isLoopbackHost(hostname: string): boolean;
+      exposesPassword(brokerUrl: string | null): boolean;
     };
     format: Format;
     Store: new () => Store;

@@ -33,19 +33,22 @@
     return { name: "overview" };
   }
 
-  /** @returns {DeskPulse.Credentials | null} */
+  /**
+   * Credentials this tab kept, with the broker address they were given for.
+   * @returns {DeskPulse.StoredCredentials | null}
+   */
   function loadStoredCredentials() {
     try {
       const raw = window.sessionStorage.getItem(C.CREDENTIALS_KEY);
       if (!raw) return null;
       const value = JSON.parse(raw);
-      return typeof value.user === "string" && typeof value.password === "string" ? value : null;
+      return typeof value.user === "string" && typeof value.password === "string" && typeof value.broker === "string" ? value : null;
     } catch (_error) {
       return null;
     }
   }
 
-  /** @param {DeskPulse.Credentials | null} credentials */
+  /** @param {DeskPulse.StoredCredentials | null} credentials */
   function storeCredentials(credentials) {
     try {
       if (credentials) window.sessionStorage.setItem(C.CREDENTIALS_KEY, JSON.stringify(credentials));
@@ -64,7 +67,8 @@
       /**
        * @type {DeskPulse.ViewElements & { notify: HTMLButtonElement, announcer: HTMLElement, problems: HTMLElement,
        *   dialog: HTMLDialogElement, form: HTMLFormElement, formUser: HTMLInputElement, formPassword: HTMLInputElement,
-       *   formRemember: HTMLInputElement, formError: HTMLElement, formSubmit: HTMLButtonElement }}
+       *   formRemember: HTMLInputElement, formError: HTMLElement, formSubmit: HTMLButtonElement, insecure: HTMLElement,
+       *   insecureText: HTMLElement, insecureConfirm: HTMLElement }}
        */
       this.elements = {
         conn: byId("conn"),
@@ -93,7 +97,13 @@
         formRemember: byId("signin-remember", HTMLInputElement),
         formError: byId("signin-error"),
         formSubmit: byId("signin-submit", HTMLButtonElement),
+        insecure: byId("signin-insecure"),
+        insecureText: byId("signin-insecure-text"),
+        insecureConfirm: byId("signin-insecure-confirm"),
       };
+      // Plain ws:// to another machine: the dialog warns, and the password leaves only after "Send anyway".
+      this.exposesPassword = DP.config.exposesPassword(this.options.brokerUrl);
+      this.sendAnyway = false;
       this.connection = new DP.Connection({
         url: this.options.brokerUrl,
         nodes: this.options.nodes,
@@ -129,8 +139,12 @@
       }
       const stored = loadStoredCredentials();
       this.connection.start(null);
-      if (stored) {
+      // Kept credentials go only to the broker they were given for (the page address may name another).
+      if (stored && stored.broker === this.options.brokerUrl) {
         this.signIn(stored.user, stored.password, true).catch(() => storeCredentials(null));
+      } else if (stored) {
+        storeCredentials(null);
+        if (this.options.user) this.openSignIn();
       } else if (this.options.user) {
         this.openSignIn();
       }
@@ -152,6 +166,7 @@
       document.addEventListener("submit", (event) => this.onSubmit(event));
       this.elements.dialog.addEventListener("close", () => {
         this.elements.formPassword.value = "";
+        this.sendAnyway = false;
       });
       document.addEventListener("visibilitychange", () => this.view.requestRender());
     }
@@ -256,8 +271,24 @@
       el.formError.textContent = "";
       el.formError.hidden = true;
       if (!el.formUser.value && this.options.user) el.formUser.value = this.options.user;
+      this.showInsecure();
       if (!el.dialog.open) el.dialog.showModal();
       (el.formUser.value ? el.formPassword : el.formUser).focus();
+    }
+
+    /** The warning about a plain ws:// broker on another machine, and the submit button's words. */
+    showInsecure() {
+      const el = this.elements;
+      el.insecure.hidden = !this.exposesPassword;
+      el.insecureText.textContent = this.exposesPassword
+        ? `This page talks to ${this.options.brokerUrl} over plain ws://, so your password would cross the network readable by anyone on it. Use the broker's wss:// address (see docs/mosquitto.md, "The dashboard over TLS").`
+        : "";
+      const confirming = this.exposesPassword && this.sendAnyway;
+      el.insecureConfirm.hidden = !confirming;
+      el.insecureConfirm.textContent = confirming ? "The password leaves this page only when you press Send anyway. Or Cancel, and open the dashboard with a wss:// broker address." : "";
+      el.formSubmit.textContent = confirming ? "Send anyway" : "Sign in";
+      // Sending unencrypted is allowed, not encouraged: the button loses its primary look.
+      el.formSubmit.classList.toggle("btn-primary", !confirming);
     }
 
     submitSignIn() {
@@ -267,6 +298,13 @@
       if (!user) {
         this.showSignInError("Enter the broker user name.");
         el.formUser.focus();
+        return;
+      }
+      if (this.exposesPassword && !this.sendAnyway) {
+        // The first press only asks: the password leaves the page on a deliberate second one.
+        this.sendAnyway = true;
+        this.showInsecure();
+        el.formSubmit.focus();
         return;
       }
       el.formSubmit.disabled = true;
@@ -281,7 +319,7 @@
         })
         .finally(() => {
           el.formSubmit.disabled = false;
-          el.formSubmit.textContent = "Sign in";
+          this.showInsecure();
         });
     }
 
@@ -298,7 +336,8 @@
      */
     signIn(user, password, remember) {
       return this.connection.signIn(user, password).then(() => {
-        storeCredentials(remember ? { user, password } : null);
+        const broker = this.options.brokerUrl || "";
+        storeCredentials(remember ? { user, password, broker } : null);
         this.announce(`Signed in as ${user}.`);
       });
     }

@@ -12,6 +12,8 @@
   const constants = Object.freeze({
     TOPIC_PREFIX: contract.topic_prefix,
     DEFAULT_WS_PORT: 9001,
+    // The commented wss listener of the repository's mosquitto.conf (WebSockets over TLS).
+    DEFAULT_WSS_PORT: 9443,
     // Topics every viewer may read (anonymous ones too); `frame` travels on its own connection.
     STATE_LEAVES: Object.freeze(contract.state_leaves.includes(POSE_LEAF) ? [...contract.state_leaves] : [...contract.state_leaves, POSE_LEAF]),
     POSE_LEAF,
@@ -50,15 +52,43 @@
   });
 
   /**
-   * The default broker: the page's own host on port 9001 (wss when the page came over https).
+   * The default broker: the page's own host, `ws://…:9001` (the plain WebSockets listener that also serves
+   * the page), or `wss://…:9443` when the page came over https (the repository's wss listener).
    * @param {Location | URL} location
    * @returns {string}
    */
   function defaultBrokerUrl(location) {
     const secure = location.protocol === "https:";
     const host = location.hostname || "127.0.0.1";
-    const bracketed = host.includes(":") ? `[${host}]` : host;
-    return `${secure ? "wss" : "ws"}://${bracketed}:${constants.DEFAULT_WS_PORT}`;
+    const bracketed = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+    return secure ? `wss://${bracketed}:${constants.DEFAULT_WSS_PORT}` : `ws://${bracketed}:${constants.DEFAULT_WS_PORT}`;
+  }
+
+  /**
+   * This machine: 127.0.0.0/8, ::1 or localhost (a host name as `URL.hostname` gives it).
+   * @param {string} hostname
+   */
+  function isLoopbackHost(hostname) {
+    const host = hostname.toLowerCase().replace(/\.$/, "");
+    if (host === "localhost" || host === "[::1]" || host === "::1") return true;
+    // URL() writes every IPv4 address as four decimal numbers (127.1 becomes 127.0.0.1).
+    return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  }
+
+  /**
+   * Whether signing in to this broker would send the password readable by anyone on the network: plain
+   * `ws://` to a host other than this machine. `wss://` never does.
+   * @param {string | null} brokerUrl
+   */
+  function exposesPassword(brokerUrl) {
+    if (!brokerUrl) return false;
+    let url;
+    try {
+      url = new URL(brokerUrl);
+    } catch (_error) {
+      return false; // parseParams refuses such an address: the page connects nowhere
+    }
+    return url.protocol === "ws:" && !isLoopbackHost(url.hostname);
   }
 
   /**
@@ -114,5 +144,5 @@
   }
 
   DP.constants = constants;
-  DP.config = { defaultBrokerUrl, parseParams };
+  DP.config = { defaultBrokerUrl, parseParams, isLoopbackHost, exposesPassword };
 })((window.DeskPulse = window.DeskPulse || {}));
