@@ -16,17 +16,22 @@ feeds the steadier the last reading again (the scene did not change), so hold ti
   detection each time, so no phantom lingers); someone sitting down changes the picture at once.
 - **Paused**: the camera is released; nothing runs.
 
-The CPU budget caps the model's share of the time: with inference taking t seconds, the model runs at
-most every t / budget seconds (an exponential average of the measured t), never faster than max_fps.
+The CPU budget caps the model's share of the CPU: with an inference costing c CPU-seconds (the
+process's own counters around the model's run, so a busy machine's waiting does not count), the
+model runs at most every c / budget seconds (c the median of the last few), never faster than max_fps.
 """
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from dataclasses import dataclass
 from typing import Final, Literal
 
 Mode = Literal["active", "still", "empty", "fixed"]
-COST_SMOOTHING: Final = 0.2  # weight of the newest inference time in its running average
+# The inference time the budget divides is the median of the last few (the first call, which also
+# starts MediaPipe's graph, and a hiccup of the machine must not throttle the model for minutes).
+COST_WINDOW: Final = 9
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Pace:
         self.config = config
         self._last_infer: float | None = None
         self._active_until = -1e18
-        self._cost_s: float | None = None
+        self._costs: deque[float] = deque(maxlen=COST_WINDOW)
         self.mode: Mode = "fixed" if not config.adaptive else "active"
 
     def set_budget(self, cores: float) -> None:
@@ -69,9 +74,9 @@ class Pace:
     def min_interval_s(self) -> float:
         """The shortest time between two inferences the budget and max_fps allow."""
         frame = 1.0 / self.config.max_fps
-        if self._cost_s is None or self.config.cpu_budget <= 0:
+        if not self._costs or self.config.cpu_budget <= 0:
             return frame
-        return max(frame, self._cost_s / self.config.cpu_budget)
+        return max(frame, statistics.median(self._costs) / self.config.cpu_budget)
 
     def decide(self, now: float, *, change: float | None, steady: bool, present: bool) -> Decision:
         """For a frame at `now`: `change` is the gate's score (None: nothing to compare with yet),
@@ -98,10 +103,7 @@ class Pace:
     def inferred(self, now: float, cost_s: float) -> None:
         """The model ran at `now` and took `cost_s` seconds."""
         self._last_infer = now
-        if self._cost_s is None:
-            self._cost_s = cost_s
-        else:
-            self._cost_s += COST_SMOOTHING * (cost_s - self._cost_s)
+        self._costs.append(cost_s)
 
     def capture_fps(self) -> float:
         """How many frames a second the camera should hand over now."""
