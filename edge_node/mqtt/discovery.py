@@ -208,7 +208,8 @@ def entities(config: Config) -> list[Entity]:
                 json_attributes_template=(
                     "{{ {'reason': value_json.reason, 'bad_for_s': value_json.bad_for_s, "
                     "'since': value_json.since, 'view': value_json.view, "
-                    "'confidence': value_json.confidence, 'calibrated': value_json.calibrated} | tojson }}"
+                    "'confidence': value_json.confidence, 'calibrated': value_json.calibrated, "
+                    "'calibration_recommended': value_json.calibration_recommended} | tojson }}"
                 ),
             ),
         ),
