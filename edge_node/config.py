@@ -31,6 +31,8 @@ from edge_node.errors import EdgeNodeError
 from edge_node.vocabulary import (
     ALERT_MINUTES_MAX,
     ALERT_MINUTES_MIN,
+    CPU_BUDGET_MAX,
+    CPU_BUDGET_MIN,
     Rotation,
     Sensitivity,
     is_valid_node_id,
@@ -173,6 +175,35 @@ class EmbeddedBrokerConfig(Section):
     http_port: int = Field(8080, ge=0, le=65535, description="Dashboard over HTTP (0 = any free port)")
 
 
+class PipelineConfig(Section):
+    """When the pose model runs: only when the scene changes (adaptive), within a CPU budget."""
+
+    cpu_budget: float = Field(
+        0.25,
+        ge=CPU_BUDGET_MIN,
+        le=CPU_BUDGET_MAX,
+        description="Cores the pose model may use on average (measured from its own inference time)",
+    )
+    adaptive: bool = Field(
+        True, description="Run the model only when it can change the answer (false: on every frame)"
+    )
+    gate_fps: float = Field(
+        2.0, gt=0, le=30, description="Frames a second the scene-change gate sees while still"
+    )
+    still_after_s: float = Field(
+        3.0, ge=0, le=60, description="No change for this long counts as a still scene"
+    )
+    refresh_s: float = Field(
+        1.0, gt=0, le=60, description="The model looks again this often on a still scene"
+    )
+    refresh_empty_s: float = Field(
+        4.0, gt=0, le=300, description="The model looks again this often at an empty desk"
+    )
+    change_threshold: float = Field(
+        12.0, gt=0, le=255, description="Scene change (grey levels, mean) that wakes the model at once"
+    )
+
+
 class FramesConfig(Section):
     """Throttled JPEG frames on `frame`."""
 
@@ -280,6 +311,7 @@ class Config(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     broker: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
     frames: FramesConfig = Field(default_factory=FramesConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     posture: PostureConfig = Field(default_factory=PostureConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     stats: StatsConfig = Field(default_factory=StatsConfig)

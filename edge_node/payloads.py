@@ -87,10 +87,15 @@ class Stats(Payload):
 
     node: str
     today: DayTotals
-    pipeline_fps: float
+    pipeline_fps: float = Field(description="Frames the loop processed per second (judged or held)")
+    inference_fps: float = Field(0.0, description="Frames the pose model ran on per second")
     inference_ms: float | None
     dropped_frames: int
     processed_frames: int
+    inferred_frames: int = 0
+    pace: str = Field("fixed", description="active, still, empty or fixed: when the model runs")
+    cpu_cores: float | None = Field(None, description="CPU the node used since the last stats, in cores")
+    cpu_budget: float | None = Field(None, description="The CPU budget the pose model keeps to, in cores")
     uptime_s: float
     rss_mb: float
     ts: float

@@ -51,10 +51,15 @@ Rotation = Literal[0, 90, 180, 270]
 ROTATIONS: Final[tuple[Rotation, ...]] = get_args(Rotation)
 
 # Settings a `…/<setting>/set` command may change, in the order they are published and shown.
-Setting = Literal["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate"]
+Setting = Literal[
+    "monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "cpu_budget", "calibrate"
+]
 SETTINGS: Final[tuple[Setting, ...]] = get_args(Setting)
 ALERT_MINUTES_MIN: Final = 1.0
 ALERT_MINUTES_MAX: Final = 240.0
+# The share of the CPU the pose model may use on average, in cores (0.25: a quarter of one core).
+CPU_BUDGET_MIN: Final = 0.05
+CPU_BUDGET_MAX: Final = 8.0
 
 # Events Home Assistant's event entity offers (the `event` topic carries more types than these).
 ALERT_EVENT_TYPES: Final = ("posture_alert", "posture_corrected")

@@ -255,6 +255,8 @@ def test_calibrate_command_with_the_camera_here(
     )  # fmt: skip
     assert result.returncode == code, result.stdout + result.stderr
     assert words in result.stdout + result.stderr
+    assert "How to sit while it records" in result.stdout  # it tells the person what to do first
+    assert "shoulders relaxed and level" in result.stdout
     saved = tmp_path / "data" / "calibration.json"
     assert saved.exists() == (code == 0)
     if code == 0:

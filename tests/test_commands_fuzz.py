@@ -60,6 +60,12 @@ def _could_be_valid(setting: str, payload: bytes) -> bool:
         return text in SENSITIVITY_WORDS
     if setting == "calibrate":
         return text == "press"
+    if setting == "cpu_budget":
+        try:
+            cores = float(text)
+        except ValueError:
+            return False
+        return math.isfinite(cores) and 0.05 <= cores <= 8
     if setting == "rotation":
         return text.removesuffix("°").strip() in {str(r) for r in ROTATIONS}
     return False

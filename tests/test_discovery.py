@@ -49,6 +49,7 @@ EXPECTED = {
     "alert_minutes": ("number", "config"),
     "sensitivity": ("select", "config"),
     "rotation": ("select", "config"),
+    "cpu_budget": ("number", "config"),
     "calibrate": ("button", "config"),
     "calibration": ("sensor", "diagnostic"),
     "camera_state": ("sensor", "diagnostic"),
@@ -171,6 +172,8 @@ def test_command_entities_send_what_the_node_accepts() -> None:
         ("alert_minutes", f"{cmps['alert_minutes']['max']:g}"),
         *(("sensitivity", option) for option in cmps["sensitivity"]["options"]),
         *(("rotation", option) for option in cmps["rotation"]["options"]),
+        ("cpu_budget", f"{cmps['cpu_budget']['min']:g}"),
+        ("cpu_budget", f"{cmps['cpu_budget']['max']:g}"),
     ]
     for setting, payload in sent:
         assert isinstance(parse_command(setting, payload.encode()), Command), (setting, payload)

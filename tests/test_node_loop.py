@@ -76,6 +76,7 @@ class FakeCamera:
         self.last_frame_mono: float | None = None
         self.started = self.paused = False
         self.stalled: list[float] = []
+        self.rates: list[float] = []
         self._state: CameraStateName = "disconnected"
         self._error: CameraError | None = None
         self._version = 0
@@ -105,6 +106,9 @@ class FakeCamera:
 
     def mark_stalled(self, seconds: float) -> None:
         self.stalled.append(seconds)
+
+    def set_rate(self, fps: float) -> None:
+        self.rates.append(fps)
 
 
 class ScriptedPoses:

@@ -7,7 +7,7 @@
     "node_id_pattern": "^[a-z0-9_-]+$",
     "postures": ["good", "bad", "away", "paused", "unknown"],
     "sensitivities": ["low", "medium", "high"],
-    "settings": ["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate"],
+    "settings": ["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "cpu_budget", "calibrate"],
     "alert_minutes": {"min": 1, "max": 240},
     "rotations": [0, 90, 180, 270],
     "camera_states": ["connected", "degraded", "disconnected", "paused"],

@@ -18,6 +18,12 @@ from edge_node.mqtt.link import TlsOptions, tool_client
 log = logging.getLogger(__name__)
 
 ONLINE_WAIT_S = 3.0
+HOW_TO_SIT = """How to sit while it records:
+  - as you want to sit at this desk: back against the backrest, feet on the floor;
+  - shoulders relaxed and level, head upright over them, eyes on the screen;
+  - facing the camera as you usually do, with your head and shoulders (upper arms too, for a
+    camera in front of you) in the picture;
+  - still, until it says it is done."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +82,7 @@ def _calibrate_remote(config: Config, address: BrokerAddress) -> int | None:
     try:
         if not online.wait(ONLINE_WAIT_S):
             return None
+        print(HOW_TO_SIT)
         print(
             f"calibrating node '{config.node_id}': sit in your usual good posture for "
             f"{config.posture.calibrate_s:.0f} s…"
@@ -108,6 +115,7 @@ def _calibrate_local(config: Config) -> int:
     slot = LatestSlot()
     capture = Capture(config.camera, slot)
     capture.start()
+    print(HOW_TO_SIT)
     print(
         f"calibrating from {config.camera.source}: sit in your usual good posture for "
         f"{config.posture.calibrate_s:.0f} s…"

@@ -59,10 +59,14 @@ def webcam_noise(
     image: Image, rng: np.random.Generator, sigma: float = NOISE_SIGMA, shift: int = NOISE_SHIFT
 ) -> Image:
     """A frame as a webcam delivers it: sensor noise and a few pixels of movement."""
-    dx, dy = (int(v) for v in rng.integers(-shift, shift + 1, size=2))
-    moved = np.roll(image, (dy, dx), axis=(0, 1))
+    dx, dy = (float(v) for v in rng.integers(-shift, shift + 1, size=2))
+    # A camera that moves a little sees the scene continue at the edges (no wrap-around).
+    height, width = image.shape[:2]
+    shift_matrix = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
+    moved = cv2.warpAffine(image, shift_matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
     noise = rng.normal(0.0, sigma, size=image.shape)
-    return np.clip(moved.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    noisy: Image = np.clip(moved.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    return noisy
 
 
 def clip_size(segments: Sequence[Segment]) -> tuple[int, int]:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from edge_node.vocabulary import (
     ALERT_MINUTES_MAX,
     ALERT_MINUTES_MIN,
+    CPU_BUDGET_MAX,
+    CPU_BUDGET_MIN,
     ROTATIONS,
     SETTINGS,
     Rotation,
@@ -36,6 +38,7 @@ class RuntimeSettings(BaseModel):
     alert_minutes: float = Field(10.0, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX)
     sensitivity: Sensitivity = "medium"
     rotation: Rotation = 0
+    cpu_budget: float = Field(0.25, ge=CPU_BUDGET_MIN, le=CPU_BUDGET_MAX)
 
     def state_payload(self, setting: Setting) -> str:
         """The text published on `…/<setting>/state`."""
@@ -47,6 +50,8 @@ class RuntimeSettings(BaseModel):
             return self.sensitivity
         if setting == "rotation":
             return str(self.rotation)
+        if setting == "cpu_budget":
+            return format_number(self.cpu_budget)
         raise ValueError(f"{setting} has no stored value")
 
 
@@ -60,6 +65,7 @@ class SettingOverrides(BaseModel):
     alert_minutes: float | None = Field(None, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX)
     sensitivity: Sensitivity | None = None
     rotation: Rotation | None = None
+    cpu_budget: float | None = Field(None, ge=CPU_BUDGET_MIN, le=CPU_BUDGET_MAX)
 
     def apply_to(self, settings: RuntimeSettings) -> RuntimeSettings:
         """`settings` with every override in place."""
@@ -124,24 +130,15 @@ def parse_command(setting: str, payload: bytes, *, retained: bool = False) -> Co
             return Rejection(setting, preview, "expected ON or OFF")
         return Command(name, flag)
     if name == "alert_minutes":
-        try:
-            minutes = float(text)
-        except ValueError:
-            return Rejection(setting, preview, "expected a number of minutes")
-        if not math.isfinite(minutes) or not ALERT_MINUTES_MIN <= minutes <= ALERT_MINUTES_MAX:
-            return Rejection(
-                setting,
-                preview,
-                f"expected minutes from {format_number(ALERT_MINUTES_MIN)} to "
-                f"{format_number(ALERT_MINUTES_MAX)}",
-            )
-        return Command(name, minutes)
+        return _number(name, preview, text, (ALERT_MINUTES_MIN, ALERT_MINUTES_MAX), "minutes")
     if name == "sensitivity":
         try:
             level = _SensitivityValue.model_validate({"value": text.lower()}).value
         except ValidationError:
             return Rejection(setting, preview, "expected low, medium or high")
         return Command(name, level)
+    if name == "cpu_budget":
+        return _number(name, preview, text, (CPU_BUDGET_MIN, CPU_BUDGET_MAX), "cores")
     if name == "rotation":
         degrees = text.removesuffix("°").strip()
         if degrees not in {str(r) for r in ROTATIONS}:
@@ -150,6 +147,22 @@ def parse_command(setting: str, payload: bytes, *, retained: bool = False) -> Co
     if text.upper() != "PRESS":
         return Rejection(setting, preview, "expected PRESS")
     return Command("calibrate", None)
+
+
+def _number(
+    setting: Setting, preview: str, text: str, bounds: tuple[float, float], unit: str
+) -> Command | Rejection:
+    """A number of `unit` from `low` to `high`, or the rejection that says so."""
+    try:
+        value = float(text)
+    except ValueError:
+        return Rejection(setting, preview, f"expected a number of {unit}")
+    low, high = bounds
+    if not math.isfinite(value) or not low <= value <= high:
+        return Rejection(
+            setting, preview, f"expected {unit} from {format_number(low)} to {format_number(high)}"
+        )
+    return Command(setting, value)
 
 
 class _SensitivityValue(BaseModel):

@@ -36,6 +36,8 @@ from edge_node.vocabulary import (
     ALERT_MINUTES_MIN,
     CALIBRATION_STATES,
     CAMERA_STATES,
+    CPU_BUDGET_MAX,
+    CPU_BUDGET_MIN,
     POSTURES,
     ROTATIONS,
     SENSITIVITIES,
@@ -206,7 +208,8 @@ def entities(config: Config) -> list[Entity]:
                 json_attributes_template=(
                     "{{ {'reason': value_json.reason, 'bad_for_s': value_json.bad_for_s, "
                     "'since': value_json.since, 'view': value_json.view, "
-                    "'confidence': value_json.confidence, 'calibrated': value_json.calibrated} | tojson }}"
+                    "'confidence': value_json.confidence, 'calibrated': value_json.calibrated, "
+                    "'calibration_recommended': value_json.calibration_recommended} | tojson }}"
                 ),
             ),
         ),
@@ -345,6 +348,22 @@ def entities(config: Config) -> list[Entity]:
                 state_topic=topics.setting_state("rotation"),
                 command_topic=topics.setting_set("rotation"),
                 options=tuple(str(r) for r in ROTATIONS),
+            ),
+        ),
+        Entity(
+            "cpu_budget",
+            "number",
+            Component(
+                name="CPU budget",
+                icon="mdi:chip",
+                entity_category="config",
+                state_topic=topics.setting_state("cpu_budget"),
+                command_topic=topics.setting_set("cpu_budget"),
+                min=CPU_BUDGET_MIN,
+                max=CPU_BUDGET_MAX,
+                step=0.05,
+                mode="box",
+                unit_of_measurement="cores",
             ),
         ),
         Entity(

@@ -63,6 +63,11 @@ class Controller:
     # ------------------------------------------------------------------ settings
 
     @property
+    def calibrating(self) -> bool:
+        """A calibration is recording (every frame must go through the model)."""
+        return self._calibrator is not None
+
+    @property
     def calibration_state(self) -> CalibrationState:
         """What `calibrate/state` says."""
         if self._calibrator is not None:

@@ -14,9 +14,10 @@ from edge_node.payloads import PostureState
 from edge_node.posture.confidence import RECENT_FRAMES, temper
 from edge_node.posture.explain import Explanation, explain
 from edge_node.posture.geometry import Baseline, Reading, classify
-from edge_node.posture.steadiness import Steadier, SteadyConfig
+from edge_node.posture.steadiness import Steadier, SteadyConfig, observe
 from edge_node.vision.frames import Frame
 from edge_node.vision.landmarks import Image
+from edge_node.vision.motion import Region, Thumb, change, region_of, thumbnail
 from edge_node.vision.pose import Detection
 from edge_node.vocabulary import Posture, Sensitivity
 
@@ -56,6 +57,9 @@ class PostureEngine:
         self.last_detection: Detection | None = None
         self.last_frame_ts: float | None = None
         self.unknown_reason: str | None = STARTING_CAMERA
+        self._reference: Thumb | None = None  # the last judged frame, for the scene-change gate
+        self._region = Region.everything()
+        self._thumb: Thumb | None = None
 
     def explain(self, *, sensitivity: Sensitivity, baseline: Baseline | None) -> Explanation | None:
         """The last frame's skeleton and measure lines, or None with nobody in view."""
@@ -68,6 +72,28 @@ class PostureEngine:
     def posture(self) -> Posture:
         """The published (steady) posture."""
         return self.steady.posture
+
+    def look(self, frame: Frame) -> float | None:
+        """The gate's score for this frame against the last judged one (None: nothing to compare)."""
+        self._thumb = thumbnail(frame.image)
+        if self._reference is None:
+            return None
+        return change(self._reference, self._thumb, self._region)
+
+    @property
+    def steady_now(self) -> bool:
+        """The last reading agrees with the published posture (no change is building up)."""
+        reading = self.last_reading
+        return reading is not None and observe(reading) == self.steady.posture
+
+    def hold(self, frame: Frame) -> Reading | None:
+        """A frame the model skips: the scene is as it was, so the last reading stands for it too."""
+        reading = self.last_reading
+        if reading is None:
+            return None
+        self.last_frame_ts = frame.ts
+        self.steady.update(reading, frame.ts)
+        return reading
 
     def judge(
         self, frame: Frame, *, sensitivity: Sensitivity, baseline: Baseline | None, rotation: int = 0
@@ -83,6 +109,8 @@ class PostureEngine:
         )
         reading = temper(raw, self._recent)
         self._recent.append(raw)
+        self._reference = self._thumb if self._thumb is not None else thumbnail(frame.image)
+        self._region = region_of(detection.pose)
         self.last_detection = detection
         self.last_reading = reading
         self.last_frame_ts = frame.ts
@@ -96,6 +124,7 @@ class PostureEngine:
             self.unknown_reason = reason
         self.last_reading = None
         self._recent.clear()
+        self._reference = None
         self.steady.force(posture, now)
 
     def state(

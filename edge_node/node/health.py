@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,25 +52,31 @@ class ErrorLog:
 
 
 class PipelineMetrics:
-    """Processed fps and inference time over a sliding window (bounded)."""
+    """Frames judged or held, the model's rate and time, over a sliding window (bounded)."""
 
     def __init__(self, window: int = METRICS_WINDOW) -> None:
         self._processed: deque[float] = deque(maxlen=window)
+        self._inferred: deque[float] = deque(maxlen=window)
         self._inference: deque[float] = deque(maxlen=window)
         self.processed_total = 0
+        self.inferred_total = 0
 
-    def record(self, mono: float, inference_ms: float) -> None:
-        """One frame went through the model at monotonic time `mono`."""
+    def record(self, mono: float, inference_ms: float | None) -> None:
+        """One frame processed at monotonic time `mono`: by the model (its time given) or held (None)."""
         self._processed.append(mono)
-        self._inference.append(inference_ms)
         self.processed_total += 1
+        if inference_ms is not None:
+            self._inferred.append(mono)
+            self._inference.append(inference_ms)
+            self.inferred_total += 1
 
     def fps(self, now_mono: float) -> float:
         """Frames processed per second over the last 10 s."""
-        recent = [t for t in self._processed if now_mono - t <= FPS_WINDOW_S]
-        if len(recent) < 2:
-            return 0.0
-        return round((len(recent) - 1) / max(recent[-1] - recent[0], 1e-6), 2)
+        return _rate(self._processed, now_mono)
+
+    def inference_fps(self, now_mono: float) -> float:
+        """Frames through the model per second over the last 10 s."""
+        return _rate(self._inferred, now_mono)
 
     def inference_ms(self) -> float | None:
         """The median inference time of the window, or None before the first frame."""
@@ -77,6 +84,30 @@ class PipelineMetrics:
             return None
         ordered = sorted(self._inference)
         return round(ordered[len(ordered) // 2], 2)
+
+
+def _rate(times: deque[float], now_mono: float) -> float:
+    recent = [t for t in times if now_mono - t <= FPS_WINDOW_S]
+    if len(recent) < 2:
+        return 0.0
+    return round((len(recent) - 1) / max(recent[-1] - recent[0], 1e-6), 2)
+
+
+class CpuMeter:
+    """The process's own CPU use (user + system, all threads) between two readings, in cores."""
+
+    def __init__(self, mono: Callable[[], float] = time.monotonic) -> None:
+        self._mono = mono
+        self._last: tuple[float, float] | None = None
+
+    def cores(self) -> float | None:
+        """Cores used on average since the last call (None the first time)."""
+        times = os.times()
+        now, cpu = self._mono(), times.user + times.system
+        last, self._last = self._last, (now, cpu)
+        if last is None or now - last[0] <= 0:
+            return None
+        return round((cpu - last[1]) / (now - last[0]), 3)
 
 
 class CaptureProgress(Protocol):

@@ -25,15 +25,16 @@ from edge_node.mqtt.discovery import discovery_cleanup, discovery_messages
 from edge_node.mqtt.topics import DiscoveryTopics, NodeTopics
 from edge_node.node.controller import Controller
 from edge_node.node.engine import STARTING_CAMERA, Estimator, PostureEngine
-from edge_node.node.health import ErrorLog, PipelineMetrics, Watchdog
+from edge_node.node.health import CpuMeter, ErrorLog, PipelineMetrics, Watchdog
 from edge_node.node.inbox import Connected, HaBirth, Inbox
+from edge_node.node.judging import Judging, pace_for
 from edge_node.node.publisher import Link, Publisher
 from edge_node.node.settings import SettingsKeeper
 from edge_node.payloads import Info, Stats
 from edge_node.posture.geometry import Reading
 from edge_node.stats.tracker import Tracker
 from edge_node.vision.capture import Capture
-from edge_node.vision.frames import Frame, InvalidFrame, LatestSlot, as_bgr, turn
+from edge_node.vision.frames import Frame, InvalidFrame, LatestSlot
 from edge_node.watchdog import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ class Node:
         )
         self.errors = ErrorLog(mono=mono)
         self.metrics = PipelineMetrics()
+        self.cpu = CpuMeter(mono)
+        self.judging = Judging(
+            self.engine, pace_for(config, self.settings.current.cpu_budget), self.metrics, mono=mono
+        )
         self.watchdog = Watchdog(capture, self._notifier, stall_s=config.camera.stall_s, mono=mono)
         self._camera_version = -1
         self._camera_state = "disconnected"
@@ -152,9 +157,14 @@ class Node:
                 node=self.config.node_id,
                 today=self._tracker.today(now),
                 pipeline_fps=self.metrics.fps(mono),
+                inference_fps=self.metrics.inference_fps(mono),
                 inference_ms=self.metrics.inference_ms(),
                 dropped_frames=self._slot.dropped,
                 processed_frames=self.metrics.processed_total,
+                inferred_frames=self.metrics.inferred_total,
+                pace=self.judging.pace.mode,
+                cpu_cores=self.cpu.cores(),
+                cpu_budget=self.judging.pace.config.cpu_budget,
                 uptime_s=round(mono - self._started_mono, 1),
                 rss_mb=round(self._process.memory_info().rss / 1_048_576, 1),
                 ts=now,
@@ -210,30 +220,25 @@ class Node:
                 self.controller.apply(item, now)
 
     def process(self, frame: Frame) -> Reading:
-        """Pose → posture for one frame; publishes state and (throttled) the frame."""
+        """One frame: judged by the model or held (the pace decides); publishes state and the picture."""
         settings = self.settings.current
-        image = turn(as_bgr(frame.image), settings.rotation)
-        if image is not frame.image:
-            frame = Frame(image=image, ts=frame.ts, mono=frame.mono, seq=frame.seq)
-        reading = self.engine.judge(
-            frame,
-            sensitivity=settings.sensitivity,
-            baseline=self.controller.baseline,
-            rotation=settings.rotation,
+        judged = self.judging.frame(
+            frame, settings, baseline=self.controller.baseline, calibrating=self.controller.calibrating
         )
-        detection = self.engine.last_detection
-        self.metrics.record(self._mono(), detection.inference_ms if detection else 0.0)
-        self.controller.observe(reading)
+        if judged.fresh:
+            self.controller.observe(judged.reading)
         self.publish_state(self._clock())
         self.publisher.picture(
-            frame,
+            judged.frame,
             frames=settings.frames,
+            fresh=judged.fresh,
             posture=self.engine.posture,
             explain=lambda: self.engine.explain(
                 sensitivity=settings.sensitivity, baseline=self.controller.baseline
             ),
         )
-        return reading
+        self._capture.set_rate(self.judging.pace.capture_fps())
+        return judged.reading
 
     def tick(self, now: float) -> None:
         """Everything that is due, whether or not a frame arrived."""

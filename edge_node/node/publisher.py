@@ -178,12 +178,14 @@ class Publisher:
         frame: Frame,
         *,
         frames: bool,
+        fresh: bool,
         posture: Posture,
         explain: Callable[[], Explanation | None],
     ) -> None:
-        """What follows a judged frame: `pose` (throttled) and the frame itself (throttled, drawn on
-        with `frames.overlay`); `explain` is only called when one of them is due."""
-        pose_due = self.pose_due()
+        """What follows a frame: `pose` (throttled; only when the model looked at this frame, `fresh`)
+        and the frame itself (throttled, drawn on with `frames.overlay`: a held frame shows the same
+        scene, so the last skeleton); `explain` is only called when one of them is due."""
+        pose_due = fresh and self.pose_due()
         frame_due = frames and self.frame_due()
         overlay = frame_due and self._config.frames.overlay
         why = explain() if pose_due or overlay else None

@@ -24,6 +24,7 @@ class SettingsKeeper:
             alert_minutes=config.alerts.alert_minutes,
             sensitivity=config.posture.sensitivity,
             rotation=config.camera.rotation,
+            cpu_budget=config.pipeline.cpu_budget,
         )
         self._overrides = store.load(SETTINGS_FILE, SettingOverrides) or SettingOverrides()
         self.current = self._overrides.apply_to(defaults)

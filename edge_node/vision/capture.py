@@ -67,6 +67,7 @@ class Capture:
         self.source_open = False
         self.ticks = 0  # advances on every loop pass; a stuck read stops it (watchdog)
         self.last_frame_mono: float | None = None
+        self._handoff_fps = camera.max_fps
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
 
     # ---- control (any thread)
@@ -90,6 +91,11 @@ class Capture:
         """Reopen the camera and read again."""
         self._paused = False
         self._wake.set()
+
+    def set_rate(self, fps: float) -> None:
+        """Hand over at most `fps` frames a second from now on (at most camera.max_fps); frames between
+        are grabbed but never decoded. The processing loop lowers it while the scene is still."""
+        self._handoff_fps = max(0.1, min(float(fps), self._camera.max_fps))
 
     def status(self, source_label: str) -> tuple[int, CameraStatus]:
         """(version, payload) of the current camera status; the version changes with it."""
@@ -186,7 +192,6 @@ class Capture:
         period = 1.0 / min(info.fps or self._camera.max_fps, 240.0) if info.is_file else 0.0
         # Hand-offs are due on a grid of 1/max_fps, so a 15 fps camera with max_fps 10 gives 10 fps
         # (measuring from the last hand-off would give 7.5).
-        handoff_period = 1.0 / self._camera.max_fps
         next_due = next_handoff = time.monotonic()
         while not self._stop.is_set() and not self._paused:
             self.ticks += 1
@@ -204,6 +209,7 @@ class Capture:
                     raise SourceError("stream_ended", f"{source.description} ended", retry=False)
                 now_mono = time.monotonic()
                 self.last_frame_mono = now_mono
+                handoff_period = 1.0 / self._handoff_fps
                 if now_mono < next_handoff - 0.02 * handoff_period:
                     continue  # not needed: never decoded (on a Pi that saves most of the capture cost)
                 image = source.retrieve()

@@ -226,6 +226,7 @@ class Publisher:
             "alert_minutes": "10",
             "sensitivity": "medium",
             "rotation": "0",
+            "cpu_budget": "0.25",
         }
         defaults["calibrate"] = "uncalibrated"
         defaults.update(values)
