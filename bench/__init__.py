@@ -1,1 +1,1 @@
-"""DeskPulse Edge benchmarks: the DESIGN.md budgets measured side by side in one run (`python -m bench`)."""
+"""DeskPulse Edge benchmarks: the performance budgets measured side by side in one run (`python -m bench`)."""

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from edge_node.landmarks import Point, Pose
-from edge_node.payloads import Sensitivity
-from edge_node.posture import Baseline, Reading, classify
-from edge_node.steady import Steadier, SteadyConfig
+from edge_node.posture.geometry import Baseline, Reading, classify
+from edge_node.posture.steadiness import Steadier, SteadyConfig
+from edge_node.vision.landmarks import Point, Pose
+from edge_node.vocabulary import Sensitivity
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_POSTURE = ROOT.parent / "shared" / "data" / "posture"
@@ -36,7 +36,7 @@ def real_poses() -> tuple[list[Pose], list[float]]:
     import cv2
     from skimage import data
 
-    from edge_node.pose import PoseEstimator
+    from edge_node.vision.pose import PoseEstimator
 
     images = [cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)]
     if SHARED_POSTURE.is_dir():

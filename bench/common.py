@@ -22,14 +22,15 @@ import cv2
 import numpy as np
 import psutil
 
-from edge_node.capture import Capture, LatestSlot, SourceInfo
 from edge_node.config import Config, validate_config
-from edge_node.landmarks import Image
-from edge_node.mqtt_link import MqttLink
-from edge_node.pose import Detection, PoseEstimator
-from edge_node.store import JsonStore
-from edge_node.topics import NodeTopics
-from edge_node.tracker import Tracker
+from edge_node.mqtt.link import MqttLink, MqttProtocol
+from edge_node.node import Node
+from edge_node.vision.capture import Capture
+from edge_node.vision.frames import LatestSlot
+from edge_node.vision.landmarks import Image
+from edge_node.vision.pose import Detection, PoseEstimator
+from edge_node.vision.sources import SourceInfo
+from edge_node.wiring import Parts, build, pose_estimator
 
 log = logging.getLogger(__name__)
 
@@ -221,52 +222,43 @@ def node_config(data_dir: Path, broker_url: str, node_id: str, **sections: dict[
 
 @dataclass
 class InProcessNode:
-    """The node's real parts (Node, Capture, LatestSlot, MqttLink, PoseEstimator) in this process."""
+    """The node's real parts, built by `edge_node.wiring` as the daemon builds them, in this process."""
 
     config: Config
     source: ClipSource
-    protocol: str = "auto"
-    node_class: type[Any] | None = None
+    protocol: MqttProtocol = "auto"
     estimator: TimedEstimator = field(init=False)
-    link: MqttLink = field(init=False)
-    capture: Capture = field(init=False)
-    slot: LatestSlot = field(init=False)
-    node: Any = field(init=False)
+    parts: Parts = field(init=False)
     capture_started: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        from edge_node.node import Node
-
         address = self.config.mqtt.address()
         assert address is not None
-        topics = NodeTopics(self.config.node_id)
-        posture = self.config.posture
-        self.estimator = TimedEstimator(
-            PoseEstimator(model_complexity=posture.model_complexity, static_images=not posture.tracking)
-        )
-        self.link = MqttLink(
-            address,
-            client_id=f"bench-{self.config.node_id}",
-            availability_topic=topics.availability,
-            protocol=self.protocol,  # type: ignore[arg-type]
-        )
-        self.slot = LatestSlot()
-        self.capture = Capture(self.config.camera, self.slot, source_factory=lambda _camera: self.source)
-        cls = self.node_class or Node
-        self.node = cls(
+        self.estimator = TimedEstimator(pose_estimator(self.config))
+        self.parts = build(
             self.config,
-            link=self.link,
-            capture=self.capture,
-            slot=self.slot,
+            address,
+            protocol=self.protocol,
             estimator=self.estimator,
-            tracker=Tracker(
-                node_id=self.config.node_id,
-                alerts=self.config.alerts,
-                stats=self.config.stats,
-                data_dir=self.config.data_dir,
-            ),
-            store=JsonStore(self.config.data_dir),
+            source_factory=lambda _config: self.source,
+            client_id=f"bench-{self.config.node_id}",
         )
+
+    @property
+    def node(self) -> Node:
+        return self.parts.node
+
+    @property
+    def link(self) -> MqttLink:
+        return self.parts.link
+
+    @property
+    def capture(self) -> Capture:
+        return self.parts.capture
+
+    @property
+    def slot(self) -> LatestSlot:
+        return self.parts.slot
 
     def connect(self, timeout: float = 20.0) -> None:
         self.link.start()
@@ -287,10 +279,9 @@ class InProcessNode:
             thread.join(10)
 
     def close(self) -> None:
-        try:
-            if self.capture_started:
-                self.node.shutdown()
-        finally:
+        if self.capture_started:
+            self.parts.close()
+        else:
             self.link.stop(timeout=1.5)
             self.estimator.close()
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from bench.common import Photo, summary, wait_for, webcam_noise
 from edge_node.config import FramesConfig
-from edge_node.frames import encode_frame
+from edge_node.vision.jpeg import encode_frame
 from tests.support import Daemon, Mosquitto, Watcher
 
 log = logging.getLogger(__name__)

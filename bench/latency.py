@@ -17,27 +17,14 @@ from typing import Any
 
 from bench.common import ClipSource, InProcessNode, Photo, make_clip, node_config, summary
 from bench.loadclient import LoadClient
-from edge_node.capture import Frame
-from edge_node.node import Node
-from edge_node.posture import Reading
+from edge_node.mqtt.link import MqttProtocol
+from edge_node.posture.geometry import Reading
+from edge_node.vision.frames import Frame
 
 log = logging.getLogger(__name__)
 
 SOURCE_FPS = 5.0  # well below the model's rate: no frame waits for the one before
 ZERO_HOLDS = {"bad_after_s": 0, "good_after_s": 0, "away_after_s": 0, "unknown_after_s": 0}
-
-
-class LatencyNode(Node):
-    """The real Node, remembering each frame's inference time by its capture time."""
-
-    inference_by_frame: dict[float, float]
-
-    def process(self, frame: Frame) -> Reading:
-        reading = super().process(frame)
-        last = getattr(self._estimator, "last", None)
-        if last is not None:
-            self.inference_by_frame[round(frame.ts, 6)] = last.inference_ms
-        return reading
 
 
 def _measure(
@@ -46,7 +33,7 @@ def _measure(
     *,
     mqtt_url: str,
     subscriber_url: str,
-    protocol: str,
+    protocol: MqttProtocol,
     clip: Sequence[bytes],
     seconds: float,
 ) -> dict[str, Any]:
@@ -57,8 +44,18 @@ def _measure(
         camera={"max_fps": 120},
         posture=ZERO_HOLDS,
     )
-    node = InProcessNode(config, ClipSource(clip, SOURCE_FPS), protocol=protocol, node_class=LatencyNode)
-    node.node.inference_by_frame = {}
+    node = InProcessNode(config, ClipSource(clip, SOURCE_FPS), protocol=protocol)
+    inference: dict[float, float] = {}
+    process = node.node.process
+
+    def remember_inference(frame: Frame) -> Reading:
+        """The real Node.process, remembering each frame's inference time by its capture time."""
+        reading = process(frame)
+        if node.estimator.last is not None:
+            inference[round(frame.ts, 6)] = node.estimator.last.inference_ms
+        return reading
+
+    node.node.process = remember_inference  # type: ignore[method-assign]
     records_path = workdir / f"{name}-records.json"
     try:
         node.connect()
@@ -76,7 +73,6 @@ def _measure(
     finally:
         node.close()
     records = json.loads(records_path.read_text())
-    inference = node.node.inference_by_frame
     end_to_end, minus_inference, transport, used = [], [], [], []
     seen: set[float] = set()
     for _node, _seq, ts, frame_ts, received in records:
@@ -126,8 +122,8 @@ def run(
         )
     }
     if amqtt:
-        from edge_node.broker import EmbeddedBroker
         from edge_node.config import EmbeddedBrokerConfig
+        from edge_node.mqtt.broker import EmbeddedBroker
 
         embedded = EmbeddedBroker(
             EmbeddedBrokerConfig(mqtt_port=0, ws_port=0, http_port=0), dashboard_dir=None

@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 
 import cv2
 
-import edge_node.node as node_module
+import edge_node.node.engine as engine_module
+import edge_node.node.publisher as publisher_module
 from bench.common import ClipSource, InProcessNode, Photo, decode, make_clip, node_config, summary
-from edge_node.capture import Frame
-from edge_node.landmarks import Image
-from edge_node.pose import new_pose
+from edge_node.vision.frames import Frame
+from edge_node.vision.landmarks import Image
+from edge_node.vision.pose import new_pose
 
 log = logging.getLogger(__name__)
 
@@ -165,17 +166,19 @@ def sequential_stages(
     config = node_config(workdir / "sequential", broker_url, "bench-stages")
     node = InProcessNode(config, source)
     timer = StageTimer()
-    saved: dict[str, Callable[..., Any]] = {
-        name: getattr(node_module, name) for name in ("classify", "encode_frame")
+    # Instrumentation only: the node's parts look these names up in their modules on every frame.
+    patched: dict[str, tuple[Any, str]] = {
+        "classify": (engine_module, "classify"),
+        "jpeg encode": (publisher_module, "encode_frame"),
     }
+    saved = {label: getattr(module, name) for label, (module, name) in patched.items()}
     inner = node.node
     try:
         node.connect()
         node.link.publish = timer.wrap("publish", node.link.publish)  # type: ignore[method-assign]
         inner.publish_state = timer.wrap("state (build + publish)", inner.publish_state)
-        # Instrumentation only: the node looks these names up in its module on every frame.
-        setattr(node_module, "classify", timer.wrap("classify", saved["classify"]))  # noqa: B010
-        setattr(node_module, "encode_frame", timer.wrap("jpeg encode", saved["encode_frame"]))  # noqa: B010
+        for label, (module, name) in patched.items():
+            setattr(module, name, timer.wrap(label, saved[label]))
         total: list[float] = []
         decode_ms: list[float] = []
         tick_ms: list[float] = []
@@ -195,8 +198,8 @@ def sequential_stages(
             tick_ms.append((t3 - t2) * 1000)
         elapsed = time.perf_counter() - started
     finally:
-        for name, func in saved.items():
-            setattr(node_module, name, func)
+        for label, (module, name) in patched.items():
+            setattr(module, name, saved[label])
         node.close()
     stages = {
         "grab/decode": summary(decode_ms, 3),

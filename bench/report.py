@@ -197,7 +197,7 @@ def _soak(s: dict[str, Any]) -> str:
 
 
 def budgets(results: dict[str, Any]) -> str:
-    """One line per DESIGN.md budget: measured figure and verdict."""
+    """One line per budget: measured figure and verdict."""
     rows = []
     p = results.get("pipeline")
     if p and "error" not in p:
@@ -263,7 +263,7 @@ def budgets(results: dict[str, Any]) -> str:
     for name in ("pipeline", "latency", "fanout", "frames", "soak"):
         if name in results and "error" in results[name]:
             rows.append([name, results[name]["error"], "error"])
-    return table(["budget (DESIGN.md)", "measured", "verdict"], rows)
+    return table(["budget", "measured", "verdict"], rows)
 
 
 def render(results: dict[str, Any]) -> str:

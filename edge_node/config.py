@@ -27,8 +27,17 @@ from pydantic import (
     model_validator,
 )
 
-from edge_node.payloads import Sensitivity
-from edge_node.topics import is_valid_node_id, slugify_node_id
+from edge_node.errors import EdgeNodeError
+from edge_node.vocabulary import (
+    ALERT_MINUTES_MAX,
+    ALERT_MINUTES_MIN,
+    CPU_BUDGET_MAX,
+    CPU_BUDGET_MIN,
+    Rotation,
+    Sensitivity,
+    is_valid_node_id,
+    slugify_node_id,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,7 +48,7 @@ ENV_PREFIX = "DESKPULSE_"
 ENV_CONFIG_FILE = "DESKPULSE_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(EdgeNodeError):
     """Configuration that cannot be used; `str()` is one line for a person to read."""
 
 
@@ -64,6 +73,17 @@ class CameraConfig(Section):
     retry_min_s: float = Field(1.0, gt=0, le=60, description="First retry delay after a camera error")
     retry_max_s: float = Field(30.0, gt=0, le=600, description="Cap of the exponential retry delay")
     stall_s: float = Field(5.0, gt=0, le=300, description="No frame for this long marks the camera degraded")
+    rotation: Rotation = Field(
+        0, description="Turn the picture clockwise by 0, 90, 180 or 270 degrees (a camera mounted sideways)"
+    )
+
+    @field_validator("rotation", mode="before")
+    @classmethod
+    def _rotation_number(cls, value: object) -> object:
+        """Environment variables and flags arrive as text: "90" means 90."""
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        return value
 
 
 @dataclass(frozen=True)
@@ -160,6 +180,35 @@ class EmbeddedBrokerConfig(Section):
     http_port: int = Field(8080, ge=0, le=65535, description="Dashboard over HTTP (0 = any free port)")
 
 
+class PipelineConfig(Section):
+    """When the pose model runs: only when the scene changes (adaptive), within a CPU budget."""
+
+    cpu_budget: float = Field(
+        0.25,
+        ge=CPU_BUDGET_MIN,
+        le=CPU_BUDGET_MAX,
+        description="Cores the pose model may use on average (measured from its own inference time)",
+    )
+    adaptive: bool = Field(
+        True, description="Run the model only when it can change the answer (false: on every frame)"
+    )
+    gate_fps: float = Field(
+        2.0, gt=0, le=30, description="Frames a second the scene-change gate sees while still"
+    )
+    still_after_s: float = Field(
+        3.0, ge=0, le=60, description="No change for this long counts as a still scene"
+    )
+    refresh_s: float = Field(
+        1.0, gt=0, le=60, description="The model looks again this often on a still scene"
+    )
+    refresh_empty_s: float = Field(
+        4.0, gt=0, le=300, description="The model looks again this often at an empty desk"
+    )
+    change_threshold: float = Field(
+        12.0, gt=0, le=255, description="Scene change (grey levels, mean) that wakes the model at once"
+    )
+
+
 class FramesConfig(Section):
     """Throttled JPEG frames on `frame`."""
 
@@ -169,6 +218,11 @@ class FramesConfig(Section):
     quality: int = Field(70, ge=10, le=95, description="JPEG quality")
     max_bytes: int = Field(40_000, ge=2_000, le=1_000_000, description="Lower quality until under this")
     expiry_s: int = Field(10, ge=1, le=3600, description="MQTT 5 message expiry of the retained frame")
+    overlay: bool = Field(
+        False,
+        description="Draw the skeleton and the measures into the published frames (for clients that "
+        "cannot draw: Home Assistant's camera, mosquitto_sub)",
+    )
 
 
 class PostureConfig(Section):
@@ -181,6 +235,7 @@ class PostureConfig(Section):
     unknown_after_s: float = Field(3.0, ge=0, le=600, description="No verdict this long means unknown")
     heartbeat_s: float = Field(30.0, ge=1, le=30, description="State is republished at least this often")
     calibrate_s: float = Field(5.0, ge=1, le=60, description="How long calibration records")
+    pose_max_hz: float = Field(5.0, ge=0, le=30, description="`pose` messages per second at most (0: none)")
     model_complexity: Literal[0, 1, 2] = Field(1, description="MediaPipe pose model (1 = bundled full)")
     tracking: bool = Field(
         False,
@@ -192,7 +247,9 @@ class PostureConfig(Section):
 class AlertsConfig(Section):
     """Alerts for sustained bad posture and the daily summary."""
 
-    alert_minutes: float = Field(10.0, ge=1, le=240, description="Bad posture this long raises an alert")
+    alert_minutes: float = Field(
+        10.0, ge=ALERT_MINUTES_MIN, le=ALERT_MINUTES_MAX, description="Bad posture this long raises an alert"
+    )
     grace_s: float = Field(30.0, ge=0, le=600, description="Interruptions shorter than this keep the timer")
     cooldown_minutes: float = Field(5.0, ge=1, le=240, description="Repeat the alert this often")
     daily_summary_at: str = Field("18:00", description="Local time HH:MM of the daily_summary event")
@@ -259,6 +316,7 @@ class Config(Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     broker: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
     frames: FramesConfig = Field(default_factory=FramesConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     posture: PostureConfig = Field(default_factory=PostureConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     stats: StatsConfig = Field(default_factory=StatsConfig)
@@ -284,6 +342,7 @@ class Config(Section):
 
     @property
     def display_name(self) -> str:
+        """The name people see: `name`, else `DeskPulse <node id>`."""
         return self.name or f"DeskPulse {self.node_id}"
 
     def tool_address(self) -> BrokerAddress:

@@ -1,8 +1,8 @@
-"""Every JSON payload the node publishes or accepts, as pydantic models (DESIGN.md, "Topic tree").
+"""Every JSON payload the node publishes, as pydantic models: the contract (docs/contract.md).
 
 Timestamps are UTC epoch seconds (float) everywhere. Every model carries the schema version `v`.
 Outgoing models are serialised with `model_dump_json()`; incoming commands are plain strings
-validated in `edge_node.commands`.
+validated in `edge_node.mqtt.commands`.
 """
 
 from __future__ import annotations
@@ -11,23 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+from edge_node.vocabulary import CameraErrorKind, CameraStateName, Posture, Sensitivity, Trend, View
 
-Posture = Literal["good", "bad", "away", "paused", "unknown"]
-View = Literal["front", "side", "unknown"]
-Sensitivity = Literal["low", "medium", "high"]
-CameraStateName = Literal["connected", "degraded", "disconnected", "paused"]
-CameraErrorKind = Literal[
-    "not_found",
-    "permission_denied",
-    "busy",
-    "stream_ended",
-    "read_failed",
-    "no_frames",
-    "unsupported",
-    "invalid_frame",
-]
-Trend = Literal["improving", "declining", "stable", "unknown"]
+SCHEMA_VERSION = 1
 
 
 class Payload(BaseModel):
@@ -52,6 +38,9 @@ class PostureState(Payload):
     since: float = Field(description="When the current posture began")
     bad_for_s: float = Field(0.0, ge=0.0, description="Current bad streak (alert timer), seconds")
     calibrated: bool = False
+    calibration_recommended: bool = Field(
+        False, description="A front view without calibration: calibrating makes mild forward head count"
+    )
     sensitivity: Sensitivity = "medium"
     seq: int = Field(ge=0)
     ts: float
@@ -98,10 +87,15 @@ class Stats(Payload):
 
     node: str
     today: DayTotals
-    pipeline_fps: float
+    pipeline_fps: float = Field(description="Frames the loop processed per second (judged or held)")
+    inference_fps: float = Field(0.0, description="Frames the pose model ran on per second")
     inference_ms: float | None
     dropped_frames: int
     processed_frames: int
+    inferred_frames: int = 0
+    pace: str = Field("fixed", description="active, still, empty or fixed: when the model runs")
+    cpu_cores: float | None = Field(None, description="CPU the node used since the last stats, in cores")
+    cpu_budget: float | None = Field(None, description="The CPU budget the pose model keeps to, in cores")
     uptime_s: float
     rss_mb: float
     ts: float
@@ -139,3 +133,45 @@ class Info(Payload):
     mqtt_protocol: str
     dashboard_url: str | None = None
     config: dict[str, object] = Field(default_factory=dict, description="Effective config, no secrets")
+
+
+class PoseLine(BaseModel):
+    """One measure on the picture: from `a` to `b` (0-1 of width, height), its value against its limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="What a person reads, e.g. 'neck'")
+    measure: str = Field(description="The measure in `state.measures`, e.g. 'neck_deg'")
+    a: tuple[float, float]
+    b: tuple[float, float]
+    value: float
+    limit: float
+    op: Literal[">", "<"] = Field(description="Bad when value op limit")
+    broken: bool
+
+
+class PoseFrame(Payload):
+    """`pose`: the skeleton behind the verdict, small enough to draw live (no picture in it)."""
+
+    node: str
+    ts: float
+    frame_ts: float = Field(description="Capture time of the frame the landmarks come from")
+    posture: Posture = Field(description="The published (steady) posture: the colour to draw in")
+    view: View
+    aspect: float = Field(gt=0, description="Picture width / height")
+    points: dict[str, tuple[float, float, float]] = Field(
+        description="Landmark name -> [x, y, visibility], x and y 0-1 of the picture"
+    )
+    lines: tuple[PoseLine, ...] = ()
+
+
+# The JSON payload of each topic leaf under `deskpulse/<node>/` (docs/schema/ is generated from these).
+TOPIC_PAYLOADS: dict[str, type[Payload]] = {
+    "state": PostureState,
+    "camera": CameraStatus,
+    "stats": Stats,
+    "history": History,
+    "event": Event,
+    "info": Info,
+    "pose": PoseFrame,
+}

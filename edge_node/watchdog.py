@@ -26,9 +26,11 @@ class SystemdNotifier:
 
     @property
     def enabled(self) -> bool:
+        """True under systemd (NOTIFY_SOCKET is set)."""
         return self._socket is not None
 
     def notify(self, state: str) -> None:
+        """Send one sd_notify message; errors are logged at debug level only."""
         if self._socket is None or self._address is None:
             return
         try:
@@ -37,10 +39,13 @@ class SystemdNotifier:
             log.debug("sd_notify %s failed: %s", state, exc)
 
     def ready(self) -> None:
+        """`READY=1`: start-up is done."""
         self.notify("READY=1")
 
     def watchdog(self) -> None:
+        """`WATCHDOG=1`: still alive and making progress."""
         self.notify("WATCHDOG=1")
 
     def stopping(self) -> None:
+        """`STOPPING=1`: a clean stop has begun."""
         self.notify("STOPPING=1")

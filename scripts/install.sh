@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install DeskPulse Edge into ./.venv (and the dashboard's MQTT.js into dashboard/node_modules).
+# Install DeskPulse Edge into ./.venv (and the dashboard's MQTT.js into dashboard/node_modules; with --test
+# also the dashboard's ESLint and TypeScript).
 # Idempotent and quick when nothing changed. Usage: [PYTHON=python3.X] scripts/install.sh [--test]
 # Python: $PYTHON if set, else the newest of 3.10–3.12 on PATH; 3.13 and later are refused
 # (mediapipe 0.10.18 has no wheels for them).
@@ -104,8 +105,25 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-if [ ! -f dashboard/node_modules/mqtt/dist/mqtt.min.js ] || [ dashboard/package.json -nt dashboard/node_modules/.package-lock.json ]; then
+# The dashboard's npm packages: MQTT.js for everyone; with --test also its dev tools (ESLint, TypeScript),
+# which tests/test_dashboard_lint.py runs. Reinstalled only when the lock file changed or something is missing.
+npm_stale=""
+[ -f dashboard/node_modules/mqtt/dist/mqtt.min.js ] || npm_stale="MQTT.js is missing"
+for declared in dashboard/package.json dashboard/package-lock.json; do
+  [ "$declared" -nt dashboard/node_modules/.package-lock.json ] && npm_stale="$declared changed"
+done
+if [ -n "$extras" ]; then
+  for tool in eslint tsc; do
+    [ -x "dashboard/node_modules/.bin/$tool" ] || npm_stale="the dashboard's $tool is missing"
+  done
+fi
+if [ -n "$npm_stale" ]; then
   command -v npm >/dev/null 2>&1 || { echo "npm is needed for the dashboard's MQTT.js (apt-get install npm)" >&2; exit 1; }
-  echo "installing the dashboard's MQTT.js from npm"
-  (cd dashboard && npm ci --no-audit --no-fund --silent)
+  if [ -n "$extras" ]; then
+    echo "installing the dashboard's MQTT.js, ESLint and TypeScript from npm ($npm_stale)"
+    (cd dashboard && npm ci --no-audit --no-fund --silent)
+  else
+    echo "installing the dashboard's MQTT.js from npm ($npm_stale)"
+    (cd dashboard && npm ci --omit=dev --no-audit --no-fund --silent)
+  fi
 fi

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from edge_node.calibration import CalibrationRefused, Calibrator
-from edge_node.posture import NO_PERSON, Baseline, Reading, classify
-from edge_node.store import JsonStore
+from edge_node.datadir import JsonStore
+from edge_node.posture.calibration import CalibrationRefused, Calibrator
+from edge_node.posture.geometry import NO_PERSON, Baseline, Reading, classify
 from tests.support import ROOT, Daemon, Mosquitto, Watcher
 
 
@@ -159,7 +159,7 @@ def test_calibration_survives_a_restart_and_recalibration_replaces_it(
 ) -> None:  # fmt: skip
     import cv2
 
-    from edge_node.pose import PoseEstimator
+    from edge_node.vision.pose import PoseEstimator
 
     data = tmp_path / "data"
     daemon = daemon_factory(
@@ -255,6 +255,8 @@ def test_calibrate_command_with_the_camera_here(
     )  # fmt: skip
     assert result.returncode == code, result.stdout + result.stderr
     assert words in result.stdout + result.stderr
+    assert "How to sit while it records" in result.stdout  # it tells the person what to do first
+    assert "shoulders relaxed and level" in result.stdout
     saved = tmp_path / "data" / "calibration.json"
     assert saved.exists() == (code == 0)
     if code == 0:

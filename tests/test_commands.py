@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_node.commands import Command, Rejection, RuntimeSettings, parse_command
+from edge_node.mqtt.commands import Command, Rejection, RuntimeSettings, parse_command
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_setting_state_payloads() -> None:
 
 
 def test_overrides_replace_only_what_was_set_over_mqtt() -> None:
-    from edge_node.commands import SettingOverrides
+    from edge_node.mqtt.commands import SettingOverrides
 
     from_config = RuntimeSettings(alert_minutes=20.0, sensitivity="high")
     overrides = SettingOverrides(sensitivity="low")

@@ -19,6 +19,7 @@ import paho.mqtt.client as paho
 import psutil
 import pytest
 
+from edge_node.vocabulary import ROTATIONS, SETTINGS
 from tests.secure_broker import SecureBroker, secure_broker_fixture  # noqa: F401
 from tests.support import Daemon, Received, Watcher, wait_until
 
@@ -26,8 +27,7 @@ pytestmark = pytest.mark.slow
 
 NODE = "desk1"
 BASE = f"deskpulse/{NODE}"
-SETTINGS = ("monitoring", "frames", "alert_minutes", "sensitivity", "calibrate")
-# What the node may accept (DESIGN.md: ON/OFF, a number of minutes, low/medium/high, PRESS, plus the
+# What the node may accept (docs/contract.md: ON/OFF, a number of minutes, low/medium/high, PRESS, plus the
 # usual boolean spellings). A fuzz payload that could mean one of these is never sent.
 BOOLEAN_WORDS = {"on", "off", "true", "false", "1", "0", "yes", "no"}
 SENSITIVITY_WORDS = {"low", "medium", "high"}
@@ -60,6 +60,14 @@ def _could_be_valid(setting: str, payload: bytes) -> bool:
         return text in SENSITIVITY_WORDS
     if setting == "calibrate":
         return text == "press"
+    if setting == "cpu_budget":
+        try:
+            cores = float(text)
+        except ValueError:
+            return False
+        return math.isfinite(cores) and 0.05 <= cores <= 8
+    if setting == "rotation":
+        return text.removesuffix("°").strip() in {str(r) for r in ROTATIONS}
     return False
 
 

@@ -231,3 +231,44 @@ def test_a_second_node_on_the_same_data_dir_is_refused_and_the_first_carries_on(
     mark = watcher.mark()
     watcher.wait_for("deskpulse/one/availability", lambda m: m.payload == b"online", after=mark, timeout=60)
     assert again.alive()
+
+
+def test_adaptive_node_on_a_scripted_clip_turns_bad_within_the_hold_and_away_after_the_away_time(
+    tmp_path: Path, photos: dict[str, Path], daemon_factory: Callable[..., Daemon],
+    watcher_factory: Callable[..., Watcher], mosquitto: Mosquitto,
+) -> None:  # fmt: skip
+    """Good 8 s, leaning 10 s, nobody 16 s, played like a camera: the model runs only when it must,
+    yet bad comes within the 3 s hold (+1 s) of the change and away within the 10 s away time (+1 s)."""
+    import cv2
+
+    from edge_node.cli.clip import Segment, write_clip
+
+    astronaut = cv2.imread(str(photos["astronaut"]))
+    height, width = astronaut.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), -20, 1.0)
+    leaning = cv2.warpAffine(astronaut, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    empty = cv2.resize(cv2.imread(str(photos["coffee"])), (width, height))
+    clip = tmp_path / "desk.avi"
+    write_clip(
+        clip,
+        [Segment(astronaut, 8.0, "good"), Segment(leaning, 10.0, "bad"), Segment(empty, 16.0, "empty")],
+        fps=10.0,
+    )
+    watcher = watcher_factory(
+        mosquitto.port, ("deskpulse/desk9/state", "deskpulse/desk9/stats")
+    ).wait_connected()
+    daemon_factory(
+        "--source", str(clip), "--node-id", "desk9", "--broker", mosquitto.url,
+        "--data-dir", str(tmp_path / "data"), env={"DESKPULSE_STATS__PUBLISH_INTERVAL_S": "5"},
+    )  # fmt: skip
+    first = watcher.wait_for("deskpulse/desk9/state", lambda m: m.json()["frame_ts"] is not None, 90).json()
+    start = first["frame_ts"]  # the clip's first frame, as the node stamped it
+    bad = watcher.wait_for("deskpulse/desk9/state", lambda m: m.json()["posture"] == "bad", 40).json()
+    away = watcher.wait_for("deskpulse/desk9/state", lambda m: m.json()["posture"] == "away", 40).json()
+    assert 8.0 + 3.0 - 0.5 <= bad["ts"] - start <= 8.0 + 3.0 + 1.0 + 0.5, bad["ts"] - start
+    assert 18.0 + 10.0 - 0.5 <= away["ts"] - start <= 18.0 + 10.0 + 1.0 + 0.5, away["ts"] - start
+    postures = [m.json()["posture"] for m in watcher.on("deskpulse/desk9/state")]
+    changes = [p for i, p in enumerate(postures) if i == 0 or p != postures[i - 1]]
+    assert changes[-3:] == ["good", "bad", "away"]  # no flip a single frame could cause
+    stats = watcher.on("deskpulse/desk9/stats")[-1].json()
+    assert stats["inferred_frames"] < stats["processed_frames"]  # the model skipped the still frames

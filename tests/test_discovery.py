@@ -10,10 +10,11 @@ from typing import Any, get_args
 import pytest
 from pydantic import ValidationError
 
-from edge_node import discovery
-from edge_node.commands import ALERT_MINUTES_MAX, ALERT_MINUTES_MIN, Command, parse_command
 from edge_node.config import Config
-from edge_node.discovery import (
+from edge_node.datadir import JsonStore
+from edge_node.mqtt import discovery
+from edge_node.mqtt.commands import Command, parse_command
+from edge_node.mqtt.discovery import (
     DISCOVERY_FILE,
     Component,
     PublishedDiscovery,
@@ -21,9 +22,15 @@ from edge_node.discovery import (
     discovery_messages,
     discovery_topics,
 )
-from edge_node.payloads import CameraStateName, Posture, Sensitivity
-from edge_node.store import JsonStore
-from edge_node.topics import NodeTopics
+from edge_node.mqtt.topics import NodeTopics
+from edge_node.vocabulary import (
+    ALERT_MINUTES_MAX,
+    ALERT_MINUTES_MIN,
+    SETTINGS,
+    CameraStateName,
+    Posture,
+    Sensitivity,
+)
 
 VERSION = "1.2.3"
 
@@ -41,6 +48,8 @@ EXPECTED = {
     "frames": ("switch", "config"),
     "alert_minutes": ("number", "config"),
     "sensitivity": ("select", "config"),
+    "rotation": ("select", "config"),
+    "cpu_budget": ("number", "config"),
     "calibrate": ("button", "config"),
     "calibration": ("sensor", "diagnostic"),
     "camera_state": ("sensor", "diagnostic"),
@@ -148,7 +157,7 @@ def test_command_entities_send_what_the_node_accepts() -> None:
     topics = NodeTopics("desk")
     cmps = device_payload(make_config())["cmps"]
     commands = {key: c for key, c in cmps.items() if "command_topic" in c}
-    assert set(commands) == {"monitoring", "frames", "alert_minutes", "sensitivity", "calibrate"}
+    assert set(commands) == set(SETTINGS)
     for key, component in commands.items():
         setting = topics.parse_set(component["command_topic"])
         assert setting == key
@@ -162,6 +171,9 @@ def test_command_entities_send_what_the_node_accepts() -> None:
         ("alert_minutes", f"{cmps['alert_minutes']['min']:g}"),
         ("alert_minutes", f"{cmps['alert_minutes']['max']:g}"),
         *(("sensitivity", option) for option in cmps["sensitivity"]["options"]),
+        *(("rotation", option) for option in cmps["rotation"]["options"]),
+        ("cpu_budget", f"{cmps['cpu_budget']['min']:g}"),
+        ("cpu_budget", f"{cmps['cpu_budget']['max']:g}"),
     ]
     for setting, payload in sent:
         assert isinstance(parse_command(setting, payload.encode()), Command), (setting, payload)
@@ -187,7 +199,7 @@ def test_configuration_url_points_at_the_dashboard() -> None:
 def test_a_configuration_url_home_assistant_would_reject_is_left_out(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="edge_node.discovery"):
+    with caplog.at_level(logging.WARNING, logger="edge_node.mqtt.discovery"):
         payload = device_payload(make_config(dashboard_url="desk.local:8080"))
     assert "configuration_url" not in payload["dev"]
     assert "not an http(s) URL" in caplog.text

@@ -95,7 +95,22 @@ def test_evaluate_prints_a_line_per_file_and_a_json_summary(made_dir: Path) -> N
     assert "unlabelled.avi" in result.stderr and "skipped" in result.stderr
     assert "frames=18 labelled=18" in rows["video/desk.avi"][4]
 
-    assert list(summary) == ["n", "detected", "accuracy", "accuracy_detected", "false_present", "confusion"]
+    assert list(summary) == [
+        "n", "detected", "accuracy", "accuracy_detected", "false_present", "false_bad", "missed_bad",
+        "unknown", "views", "confusion", "video",
+    ]  # fmt: skip
+    assert summary["false_bad"] == confusion_count(summary, "good", "bad") + confusion_count(
+        summary, "empty", "bad"
+    )
+    assert summary["missed_bad"] == confusion_count(summary, "bad", "good") + confusion_count(
+        summary, "bad", "unknown"
+    )
+    assert summary["unknown"] == sum(
+        summary["confusion"][label]["unknown"] for label in ("good", "bad", "empty")
+    )
+    assert summary["views"]["front"]["n"] >= 2  # the photos and the clip's frames of the astronaut
+    video = summary["video"]
+    assert (video["clips"], video["frames"], video["label_changes"]) == (1, 18, 1)
     assert summary["n"] == 4 + 18
     confusion = summary["confusion"]
     assert sum(confusion["good"].values()) == 1 + 10
@@ -116,6 +131,47 @@ def test_evaluate_prints_a_line_per_file_and_a_json_summary(made_dir: Path) -> N
     )
     right = confusion["good"]["good"] + confusion["bad"]["bad"] + confusion["empty"]["away"]
     assert summary["accuracy"] == pytest.approx(right / summary["n"], abs=1e-4)
+
+
+def confusion_count(summary: dict[str, Any], label: str, verdict: str) -> int:
+    return int(summary["confusion"][label][verdict])
+
+
+def test_video_mode_reports_time_to_bad_flips_and_ignores_a_single_turned_frame(
+    tmp_path: Path, photos: dict[str, Path]
+) -> None:
+    """A clip played as the node plays a camera: good, then one frame turned upside down, then leaning."""
+    import cv2
+
+    from edge_node.cli.clip import Segment, write_clip
+
+    astronaut = cv2.imread(str(photos["astronaut"]))
+    height, width = astronaut.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), -20, 1.0)
+    leaning = cv2.warpAffine(astronaut, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    upside_down = cv2.rotate(astronaut, cv2.ROTATE_180)
+    (tmp_path / "video").mkdir()
+    write_clip(
+        tmp_path / "video" / "desk.avi",
+        [
+            Segment(astronaut, 6.0, "good"),
+            Segment(upside_down, 0.1, "good"),  # a single implausible frame
+            Segment(astronaut, 3.0, "good"),
+            Segment(leaning, 8.0, "bad"),
+        ],
+        fps=10.0,
+    )
+    result = run_evaluate(str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows, summary = parse(result.stdout)
+    video = summary["video"]
+    assert video["frames"] == 171
+    assert video["label_changes"] == 1  # the turned frame is still labelled good
+    assert video["flips"] == 1  # good → bad; the turned frame changed nothing
+    assert video["time_to_bad_s"]["n"] == 1
+    assert video["time_to_bad_s"]["max"] <= 3.0 + 1.0  # the hold time, plus at most a second
+    assert summary["false_bad"] == 0
+    assert "flips=1" in rows["video/desk.avi"][4]
 
 
 def test_evaluate_uses_a_calibration_baseline(made_dir: Path, tmp_path: Path) -> None:

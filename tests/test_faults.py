@@ -202,7 +202,7 @@ def test_broker_unreachable_at_start_node_retries_with_backoff_then_connects(
         time.sleep(12.0)
         elapsed = time.monotonic() - started
         log = daemon.log()
-        attempts = [ln for ln in log.splitlines() if "mqtt_link" in ln and "(attempt" in ln]
+        attempts = [ln for ln in log.splitlines() if "edge_node.mqtt.link" in ln and "(attempt" in ln]
         print(f"{len(attempts)} attempt lines in {elapsed:.1f} s:", *attempts, sep="\n")
         assert daemon.alive()
         assert len(attempts) >= 2  # it keeps trying

@@ -91,6 +91,16 @@ def test_test_brokers_differ_from_the_repository_config_only_in_listener_lines()
         "cafile",
         "require_certificate",
     }
+    with_wss = render_config(REPO_CONF.read_text(), port=1, ws_port=2, wss_port=4).splitlines()
+    uncommented = [b for a, b in zip(original, with_wss, strict=True) if a != b and a.startswith("#")]
+    assert uncommented == [
+        "listener 4 127.0.0.1",
+        "protocol websockets",
+        "socket_domain ipv4",  # as on the plain WebSockets listener: only the given address
+        "http_dir dashboard",
+        "certfile broker/tls/server.crt",  # the same certificate as the MQTT TLS listener
+        "keyfile broker/tls/server.key",
+    ]
 
 
 def _run_script(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -263,7 +273,7 @@ def _close(clients: list[Watcher]) -> None:
 
 
 ANONYMOUS_LEAVES = (
-    "availability", "state", "camera", "stats", "history", "event", "info",
+    "availability", "state", "camera", "stats", "history", "event", "info", "pose",
     "monitoring/state", "frames/state", "alert_minutes/state", "sensitivity/state", "calibrate/state",
 )  # fmt: skip
 ACL_CASES = [

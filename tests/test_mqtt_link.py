@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 import paho.mqtt.client as paho
 import pytest
 
-from edge_node.broker import EmbeddedBroker
 from edge_node.config import BrokerAddress, EmbeddedBrokerConfig
-from edge_node.mqtt_link import Message, MqttLink
+from edge_node.mqtt.broker import EmbeddedBroker
+from edge_node.mqtt.link import MqttLink
+from edge_node.mqtt.message import Message
 from tests.support import Mosquitto, Watcher, free_port
 
 

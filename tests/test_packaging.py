@@ -54,7 +54,7 @@ def test_the_node_loads_mediapipe_without_matplotlib_and_leaves_it_importable() 
     code = """
 import sys
 import numpy as np
-from edge_node.pose import PoseEstimator
+from edge_node.vision.pose import PoseEstimator
 from skimage import data
 estimator = PoseEstimator(static_images=True)
 found = estimator.detect(np.ascontiguousarray(data.astronaut()[:, :, ::-1])).pose is not None

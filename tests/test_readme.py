@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from edge_node.cli import CONFIG_FLAGS
+from edge_node.cli.common import config_flag_names
 from edge_node.config import reference_markdown
 from tests.support import ROOT
 
@@ -15,7 +15,7 @@ def test_config_reference_is_current() -> None:
         r"<!-- config-reference:start[^>]*-->\n(.*?)\n<!-- config-reference:end -->", readme, re.S
     )
     assert match, "README lacks the config reference block"
-    expected = reference_markdown({path: "--" + dest.replace("_", "-") for dest, path in CONFIG_FLAGS})
+    expected = reference_markdown(config_flag_names())
     assert match.group(1) == expected, "run `deskpulse-edge config --reference` and paste it into README.md"
 
 

@@ -14,9 +14,10 @@ import pytest
 
 from edge_node.cli import main
 from edge_node.config import AlertsConfig, StatsConfig
-from edge_node.payloads import Posture, Stats
-from edge_node.stats_store import FILE_NAME, StoreError, read_snapshot
-from edge_node.tracker import Tracker
+from edge_node.payloads import Stats
+from edge_node.stats.store import FILE_NAME, StoreError, read_snapshot
+from edge_node.stats.tracker import open_tracker
+from edge_node.vocabulary import Posture
 from tests.support import ROOT, Daemon, Watcher, free_port, wait_port, wait_until
 
 UTC_ENV = {"DESKPULSE_ALERTS__TIMEZONE": "UTC"}
@@ -29,7 +30,7 @@ def utc_today() -> datetime:
 def fill(data_dir: Path, script: list[tuple[int, list[tuple[Posture, int]]]]) -> None:
     """Run a real tracker (UTC days) through `script`: (days before today, [(posture, seconds)])."""
     clock = [0.0]
-    tracker = Tracker(
+    tracker = open_tracker(
         node_id="desk-7",
         alerts=AlertsConfig(timezone="UTC"),
         stats=StatsConfig(),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_node.stats_store import (
+from edge_node.stats.store import (
     FILE_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -17,11 +17,11 @@ from edge_node.stats_store import (
     DayRecord,
     SchemaTooNewError,
     StatsStore,
-    StatsWriter,
     StoreError,
     error_kind,
     read_snapshot,
 )
+from edge_node.stats.writer import StatsWriter
 
 
 def day(date: str, good: float = 100.0, bad: float = 20.0, alerts: int = 0) -> DayRecord:

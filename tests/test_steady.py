@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 import pytest
 
-from edge_node.payloads import Posture
-from edge_node.posture import NO_PERSON, Reading
-from edge_node.steady import Steadier, SteadyConfig
+from edge_node.posture.geometry import NO_PERSON, Reading
+from edge_node.posture.steadiness import Steadier, SteadyConfig
+from edge_node.vocabulary import Posture
 
 GOOD = Reading(person=True, verdict="good", view="side", measures={"neck_deg": 12.0})
 FORWARD_HEAD = Reading(person=True, verdict="bad", reasons=("forward_head",), view="side")

@@ -1,7 +1,7 @@
 """mqtts:// against the TLS listener of the repository's mosquitto.conf, with a throwaway CA made here.
 
-The certificates are made by the `openssl` command line tool in the test's temporary folder and
-live only for the test run.
+The certificates are made by the `openssl` command line tool (tests/pki.py) in the test's temporary
+folder and live only for the test run.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pki import issue, make_ca, need_openssl
 from tests.secure_broker import SecureBroker, secure_mosquitto
 from tests.support import ROOT, Daemon, Watcher, wait_until
 
@@ -25,53 +26,15 @@ BASE = f"deskpulse/{NODE}"
 NODE_ENV = {"DESKPULSE_MQTT__KEEPALIVE": "5", "DESKPULSE_MQTT__RECONNECT_MAX_S": "2"}
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    result = subprocess.run(
-        ["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-
-
-def _make_ca(folder: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed CA: (certificate, key)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    _openssl(
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2", "-subj", f"/CN=DeskPulse test {name}",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=folder,
-    )  # fmt: skip
-    return folder / f"{name}.crt", folder / f"{name}.key"
-
-
-def _issue(folder: Path, ca: tuple[Path, Path], name: str, *, server: bool) -> tuple[Path, Path]:
-    """A certificate signed by `ca`: for 127.0.0.1/localhost (server) or with CN=`name` (client)."""
-    extensions = folder / f"{name}.ext"
-    if server:
-        extensions.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    else:
-        extensions.write_text("extendedKeyUsage=clientAuth\n")
-    _openssl(
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=folder,
-    )  # fmt: skip
-    _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial",
-        "-out", f"{name}.crt", "-days", "2", "-extfile", str(extensions), cwd=folder,
-    )  # fmt: skip
-    return folder / f"{name}.crt", folder / f"{name}.key"
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1, a client certificate, and an unrelated CA."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed (apt-get install openssl)")
+    need_openssl()
     folder = tmp_path_factory.mktemp("pki")
-    ca = _make_ca(folder, "ca")
-    server = _issue(folder, ca, "server", server=True)
-    client = _issue(folder, ca, NODE, server=False)
-    other_ca = _make_ca(folder / "other", "other-ca")
+    ca = make_ca(folder, "ca")
+    server = issue(folder, ca, "server", server=True)
+    client = issue(folder, ca, NODE, server=False)
+    other_ca = make_ca(folder / "other", "other-ca")
     return {
         "ca.crt": ca[0],
         "server.crt": server[0],
@@ -154,12 +117,14 @@ def test_server_certificate_from_an_unknown_ca_is_refused_clearly_and_retried(
         60,
         what="a log line naming the certificate problem",
     )
-    assert "mqtt_link" in line
+    assert "edge_node.mqtt.link" in line
     time.sleep(4)
     assert daemon.alive()
     assert tls_broker.node(NODE).password not in daemon.log()
     attempts = [
-        ln for ln in daemon.log().splitlines() if "mqtt_link" in ln and "certificate verify failed" in ln
+        ln
+        for ln in daemon.log().splitlines()
+        if "edge_node.mqtt.link" in ln and "certificate verify failed" in ln
     ]
     assert 2 <= len(attempts) <= 12
     assert "connected to" not in daemon.log()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge_node.topics import DiscoveryTopics, NodeTopics, node_wildcard, parse_node_topic, slugify_node_id
+from edge_node.mqtt.topics import DiscoveryTopics, NodeTopics, all_nodes
+from edge_node.vocabulary import slugify_node_id
 
 
 def test_node_topics() -> None:
@@ -14,7 +15,9 @@ def test_node_topics() -> None:
     assert t.setting_set("monitoring") == "deskpulse/desk-1/monitoring/set"
     assert t.setting_state("alert_minutes") == "deskpulse/desk-1/alert_minutes/state"
     assert t.set_wildcard == "deskpulse/desk-1/+/set"
-    assert node_wildcard("state") == "deskpulse/+/state"
+    assert t.everything == "deskpulse/desk-1/#"
+    assert all_nodes("state") == "deskpulse/+/state"
+    assert all_nodes() == "deskpulse/#"
 
 
 @pytest.mark.parametrize(
@@ -41,8 +44,9 @@ def test_invalid_node_ids(bad: str) -> None:
 def test_slug_and_parse() -> None:
     assert slugify_node_id("Kitchen Pi.local") == "kitchen-pi-local"
     assert slugify_node_id("!!!") == "desk"
-    assert parse_node_topic("deskpulse/a1/state") == ("a1", "state")
-    assert parse_node_topic("other/a1/state") is None
+    assert NodeTopics("a1").owns("deskpulse/a1/state")
+    assert not NodeTopics("a1").owns("deskpulse/a10/state")
+    assert not NodeTopics("a1").owns("other/a1/state")
 
 
 def test_discovery_topics() -> None:

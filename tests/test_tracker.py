@@ -17,17 +17,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge_node.config import AlertsConfig, StatsConfig
-from edge_node.payloads import Event, Posture
-from edge_node.stats_store import FILE_NAME, Batch, DayRecord, StatsStore
-from edge_node.tracker import (
-    COUNTED_DAY_S,
-    AlertTimer,
-    LocalCalendar,
-    Tracker,
-    day_totals,
-    score,
-    trend,
-)
+from edge_node.payloads import Event
+from edge_node.stats.alerts import AlertTimer
+from edge_node.stats.days import LocalCalendar
+from edge_node.stats.rules import COUNTED_DAY_S, day_totals, score, trend
+from edge_node.stats.store import FILE_NAME, Batch, DayRecord, StatsStore
+from edge_node.stats.tracker import open_tracker
+from edge_node.vocabulary import Posture
 
 ZONE = "Europe/Berlin"
 TZ = ZoneInfo(ZONE)
@@ -57,7 +53,7 @@ class Desk:
         self.now = start
         self.step = step
         self.events: list[Event] = []
-        self.tracker = Tracker(
+        self.tracker = open_tracker(
             node_id="desk",
             alerts=AlertsConfig.model_validate({"timezone": ZONE, **(alerts or {})}),
             stats=StatsConfig.model_validate(stats or {}),
@@ -371,7 +367,7 @@ def test_a_restart_mid_day_keeps_the_totals(tmp_path: Path) -> None:
 def test_a_power_loss_costs_at_most_the_last_flush_interval(tmp_path: Path) -> None:
     first = Desk(tmp_path, local(MONDAY, 9))
     first.spend("good", 3600 + 3.5)  # never closed: the power went
-    survivor = Tracker(
+    survivor = open_tracker(
         node_id="desk",
         alerts=AlertsConfig(timezone=ZONE),
         stats=StatsConfig(),

@@ -45,11 +45,11 @@ def _freezing(func):
 
 
 if _what == "model":
-    import edge_node.pose as _pose
+    import edge_node.vision.pose as _pose
     _pose.PoseEstimator.detect = _freezing(_pose.PoseEstimator.detect)
 elif _what == "camera":
-    import edge_node.capture as _capture
-    _capture.ImageSource.grab = _freezing(_capture.ImageSource.grab)
+    import edge_node.vision.sources as _sources
+    _sources.ImageSource.grab = _freezing(_sources.ImageSource.grab)
 '''
 
 
@@ -139,7 +139,8 @@ def assert_ready_and_pinging(daemon: Daemon, notify: NotifySocket) -> None:
     time.sleep(4)
     now = time.monotonic()
     pings = notify.times("WATCHDOG=1", since=ready_at)
-    assert len(pings) >= 4, f"only {len(pings)} WATCHDOG=1 in 4 s after READY=1"
+    # About one a second; a busy machine stretches the loop's passes, so 3 in 4 s is the floor.
+    assert len(pings) >= 3, f"only {len(pings)} WATCHDOG=1 in 4 s after READY=1"
     # systemd kills a service that stays silent for WatchdogSec; the node pings far more often.
     assert max_gap(pings, ready_at, now) < WATCHDOG_S / 2
 

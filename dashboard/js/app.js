@@ -6,11 +6,24 @@
   const C = DP.constants;
   const F = DP.format;
 
-  function byId(id) {
-    return document.getElementById(id);
+  /**
+   * An element of index.html; a missing one (or one of another kind) is a bug in the page.
+   * @template {HTMLElement} [T=HTMLElement]
+   * @param {string} id
+   * @param {{ new (): T, prototype: T }} [type]
+   * @returns {T}
+   */
+  function byId(id, type) {
+    const el = document.getElementById(id);
+    if (!el || (type && !(el instanceof type))) throw new Error(`index.html lacks #${id}`);
+    return /** @type {T} */ (el);
   }
 
-  /** `#/node/<id>` opens one node; anything else is the overview. */
+  /**
+   * `#/node/<id>` opens one node; anything else is the overview.
+   * @param {string} hash
+   * @returns {DeskPulse.Route}
+   */
   function parseRoute(hash) {
     const match = /^#\/node\/([^/?#]+)$/.exec(hash || "");
     if (match) {
@@ -20,17 +33,22 @@
     return { name: "overview" };
   }
 
+  /**
+   * Credentials this tab kept, with the broker address they were given for.
+   * @returns {DeskPulse.StoredCredentials | null}
+   */
   function loadStoredCredentials() {
     try {
       const raw = window.sessionStorage.getItem(C.CREDENTIALS_KEY);
       if (!raw) return null;
       const value = JSON.parse(raw);
-      return typeof value.user === "string" && typeof value.password === "string" ? value : null;
+      return typeof value.user === "string" && typeof value.password === "string" && typeof value.broker === "string" ? value : null;
     } catch (_error) {
       return null;
     }
   }
 
+  /** @param {DeskPulse.StoredCredentials | null} credentials */
   function storeCredentials(credentials) {
     try {
       if (credentials) window.sessionStorage.setItem(C.CREDENTIALS_KEY, JSON.stringify(credentials));
@@ -44,14 +62,22 @@
     constructor() {
       this.options = DP.config.parseParams(window.location);
       this.store = new DP.Store();
+      const connIcon = byId("conn").querySelector("svg");
+      if (!connIcon) throw new Error("index.html lacks the connection icon");
+      /**
+       * @type {DeskPulse.ViewElements & { notify: HTMLButtonElement, announcer: HTMLElement, problems: HTMLElement,
+       *   dialog: HTMLDialogElement, form: HTMLFormElement, formUser: HTMLInputElement, formPassword: HTMLInputElement,
+       *   formRemember: HTMLInputElement, formError: HTMLElement, formSubmit: HTMLButtonElement, insecure: HTMLElement,
+       *   insecureText: HTMLElement, insecureConfirm: HTMLElement }}
+       */
       this.elements = {
         conn: byId("conn"),
-        connIcon: byId("conn").querySelector("svg"),
+        connIcon,
         connText: byId("conn-text"),
         connDetail: byId("conn-detail"),
-        signin: byId("signin-btn"),
+        signin: byId("signin-btn", HTMLButtonElement),
         user: byId("user-label"),
-        notify: byId("notify-btn"),
+        notify: byId("notify-btn", HTMLButtonElement),
         alerts: byId("alerts"),
         staleNotice: byId("stale-notice"),
         back: byId("back"),
@@ -64,29 +90,37 @@
         emptySignin: byId("empty-signin"),
         announcer: byId("announcer"),
         problems: byId("problems"),
-        dialog: byId("signin-dialog"),
-        form: byId("signin-form"),
-        formUser: byId("signin-user"),
-        formPassword: byId("signin-password"),
-        formRemember: byId("signin-remember"),
+        dialog: byId("signin-dialog", HTMLDialogElement),
+        form: byId("signin-form", HTMLFormElement),
+        formUser: byId("signin-user", HTMLInputElement),
+        formPassword: byId("signin-password", HTMLInputElement),
+        formRemember: byId("signin-remember", HTMLInputElement),
         formError: byId("signin-error"),
-        formSubmit: byId("signin-submit"),
+        formSubmit: byId("signin-submit", HTMLButtonElement),
+        insecure: byId("signin-insecure"),
+        insecureText: byId("signin-insecure-text"),
+        insecureConfirm: byId("signin-insecure-confirm"),
       };
+      // Plain ws:// to another machine: the dialog warns, and the password leaves only after "Send anyway".
+      this.exposesPassword = DP.config.exposesPassword(this.options.brokerUrl);
+      this.sendAnyway = false;
       this.connection = new DP.Connection({
         url: this.options.brokerUrl,
         nodes: this.options.nodes,
         frames: this.options.frames,
         protocolVersion: this.options.protocolVersion,
         store: this.store,
-        onChange: () => this.view.requestRender(),
+        onChange: () => view.requestRender(),
       });
-      this.view = new DP.View({
+      const view = new DP.View({
         store: this.store,
         connection: this.connection,
         elements: this.elements,
         onFocus: (id) => this.connection.watchFrames(id ? [id] : []),
       });
+      this.view = view;
       this.view.problems = this.options.problems;
+      /** @type {Map<string, number>} */
       this.commandTimers = new Map();
     }
 
@@ -105,8 +139,12 @@
       }
       const stored = loadStoredCredentials();
       this.connection.start(null);
-      if (stored) {
+      // Kept credentials go only to the broker they were given for (the page address may name another).
+      if (stored && stored.broker === this.options.brokerUrl) {
         this.signIn(stored.user, stored.password, true).catch(() => storeCredentials(null));
+      } else if (stored) {
+        storeCredentials(null);
+        if (this.options.user) this.openSignIn();
       } else if (this.options.user) {
         this.openSignIn();
       }
@@ -128,35 +166,45 @@
       document.addEventListener("submit", (event) => this.onSubmit(event));
       this.elements.dialog.addEventListener("close", () => {
         this.elements.formPassword.value = "";
+        this.sendAnyway = false;
       });
       document.addEventListener("visibilitychange", () => this.view.requestRender());
     }
 
+    /** @param {MouseEvent} event */
     onClick(event) {
-      const target = event.target.closest("[data-action]");
-      if (!target || target.tagName === "FORM" || target.tagName === "INPUT") return;
+      const target = event.target instanceof Element ? event.target.closest("[data-action]") : null;
+      if (!(target instanceof HTMLElement)) return;
+      if (target.tagName === "FORM" || target.tagName === "INPUT") return;
       const action = target.dataset.action;
+      const node = target.dataset.node || "";
       if (action === "signin") this.openSignIn();
       else if (action === "signout") this.signOut();
       else if (action === "cancel-signin") this.elements.dialog.close();
       else if (action === "notify") this.requestNotifications();
-      else if (action === "dismiss-alert") this.store.dismissAlert(target.dataset.node);
+      else if (action === "dismiss-alert") this.store.dismissAlert(node);
       else if (action === "toggle") {
-        const record = this.store.nodes.get(target.dataset.node);
-        const current = record && record.settings[target.dataset.setting];
-        this.command(target.dataset.node, target.dataset.setting, current && current.value === "ON" ? "OFF" : "ON");
-      } else if (action === "calibrate") this.command(target.dataset.node, "calibrate", "PRESS");
+        const setting = target.dataset.setting || "";
+        const record = this.store.nodes.get(node);
+        const current = record && record.settings[setting];
+        this.command(node, setting, current && current.value === "ON" ? "OFF" : "ON");
+      } else if (action === "calibrate") this.command(node, "calibrate", "PRESS");
     }
 
+    /** @param {Event} event */
     onChange(event) {
       const target = event.target;
-      if (target.dataset && target.dataset.action === "sensitivity" && target.checked) {
-        this.command(target.dataset.node, "sensitivity", target.value);
+      if (target instanceof HTMLInputElement && target.dataset.action === "sensitivity" && target.checked) {
+        this.command(target.dataset.node || "", "sensitivity", target.value);
+      } else if (target instanceof HTMLSelectElement && target.dataset.action === "rotation" && C.ROTATIONS.includes(Number(target.value))) {
+        this.command(target.dataset.node || "", "rotation", target.value);
       }
     }
 
+    /** @param {SubmitEvent} event */
     onSubmit(event) {
       const form = event.target;
+      if (!(form instanceof HTMLFormElement)) return;
       if (form === this.elements.form) {
         event.preventDefault();
         this.submitSignIn();
@@ -165,8 +213,9 @@
       if (form.dataset.action === "alert-minutes") {
         event.preventDefault();
         const input = form.querySelector("input");
+        if (!input) return;
         const minutes = Number(input.value);
-        const node = form.dataset.node;
+        const node = form.dataset.node || "";
         if (!input.value.trim() || !Number.isFinite(minutes) || minutes < C.ALERT_MINUTES_MIN || minutes > C.ALERT_MINUTES_MAX) {
           this.store.setCommand(node, "alert_minutes", {
             status: "error",
@@ -183,6 +232,12 @@
 
     // ------------------------------------------------------------------ commands
 
+    /**
+     * Send a command and follow it: sending → waiting for the node → done (its `…/state`), or an error.
+     * @param {string} nodeId
+     * @param {string} setting
+     * @param {string} value
+     */
     command(nodeId, setting, value) {
       if (!this.connection.canControl) return;
       this.store.setCommand(nodeId, setting, { status: "sending", message: "", value });
@@ -206,7 +261,7 @@
             }, C.COMMAND_TIMEOUT_MS)
           );
         })
-        .catch((error) => this.store.setCommand(nodeId, setting, { status: "error", message: error.message }));
+        .catch((error) => this.store.setCommand(nodeId, setting, { status: "error", message: String(error.message || error) }));
     }
 
     // ------------------------------------------------------------------ sign-in
@@ -216,8 +271,24 @@
       el.formError.textContent = "";
       el.formError.hidden = true;
       if (!el.formUser.value && this.options.user) el.formUser.value = this.options.user;
+      this.showInsecure();
       if (!el.dialog.open) el.dialog.showModal();
       (el.formUser.value ? el.formPassword : el.formUser).focus();
+    }
+
+    /** The warning about a plain ws:// broker on another machine, and the submit button's words. */
+    showInsecure() {
+      const el = this.elements;
+      el.insecure.hidden = !this.exposesPassword;
+      el.insecureText.textContent = this.exposesPassword
+        ? `This page talks to ${this.options.brokerUrl} over plain ws://, so your password would cross the network readable by anyone on it. Use the broker's wss:// address (see docs/mosquitto.md, "The dashboard over TLS").`
+        : "";
+      const confirming = this.exposesPassword && this.sendAnyway;
+      el.insecureConfirm.hidden = !confirming;
+      el.insecureConfirm.textContent = confirming ? "The password leaves this page only when you press Send anyway. Or Cancel, and open the dashboard with a wss:// broker address." : "";
+      el.formSubmit.textContent = confirming ? "Send anyway" : "Sign in";
+      // Sending unencrypted is allowed, not encouraged: the button loses its primary look.
+      el.formSubmit.classList.toggle("btn-primary", !confirming);
     }
 
     submitSignIn() {
@@ -227,6 +298,13 @@
       if (!user) {
         this.showSignInError("Enter the broker user name.");
         el.formUser.focus();
+        return;
+      }
+      if (this.exposesPassword && !this.sendAnyway) {
+        // The first press only asks: the password leaves the page on a deliberate second one.
+        this.sendAnyway = true;
+        this.showInsecure();
+        el.formSubmit.focus();
         return;
       }
       el.formSubmit.disabled = true;
@@ -241,18 +319,25 @@
         })
         .finally(() => {
           el.formSubmit.disabled = false;
-          el.formSubmit.textContent = "Sign in";
+          this.showInsecure();
         });
     }
 
+    /** @param {string} message */
     showSignInError(message) {
       this.elements.formError.textContent = message;
       this.elements.formError.hidden = false;
     }
 
+    /**
+     * @param {string} user
+     * @param {string} password
+     * @param {boolean} remember keep the credentials in sessionStorage
+     */
     signIn(user, password, remember) {
       return this.connection.signIn(user, password).then(() => {
-        storeCredentials(remember ? { user, password } : null);
+        const broker = this.options.brokerUrl || "";
+        storeCredentials(remember ? { user, password, broker } : null);
         this.announce(`Signed in as ${user}.`);
       });
     }
@@ -265,6 +350,7 @@
 
     // ------------------------------------------------------------------ alerts, notifications, announcements
 
+    /** @param {string} text what a screen reader says */
     announce(text) {
       const el = this.elements.announcer;
       el.textContent = "";
@@ -273,12 +359,21 @@
       }, 50);
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord} record
+     * @param {string | null} previous
+     * @param {PostureState} state
+     */
     announcePosture(record, previous, state) {
       if (previous === null) return;
       const meta = F.postureMeta(state.posture);
       this.announce(`${record.name}: ${meta.label}${state.reason ? `, ${state.reason}` : ""}.`);
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord} record
+     * @param {EventPayload} event
+     */
     onNodeEvent(record, event) {
       const type = event.event_type;
       if (type === "posture_alert" || type === "daily_summary") {
@@ -289,6 +384,11 @@
       }
     }
 
+    /**
+     * @param {DeskPulse.NodeRecord} record
+     * @param {string} title
+     * @param {string} body
+     */
     notify(record, title, body) {
       if (!("Notification" in window) || Notification.permission !== "granted") return;
       try {
@@ -298,7 +398,7 @@
           window.location.hash = `#/node/${record.id}`;
         };
       } catch (error) {
-        console.warn("DeskPulse: notification failed: %s", error.message);
+        console.warn("DeskPulse: notification failed: %s", error instanceof Error ? error.message : error);
       }
     }
 
@@ -316,16 +416,17 @@
       const permission = Notification.permission;
       button.hidden = false;
       button.disabled = permission !== "default";
-      button.querySelector("span").textContent =
-        permission === "granted" ? "Desktop alerts on" : permission === "denied" ? "Desktop alerts blocked" : "Enable desktop alerts";
+      const words = button.querySelector("span");
+      if (words) {
+        words.textContent = permission === "granted" ? "Desktop alerts on" : permission === "denied" ? "Desktop alerts blocked" : "Enable desktop alerts";
+      }
       button.setAttribute("aria-pressed", permission === "granted" ? "true" : "false");
     }
   }
 
   function boot() {
     if (typeof window.mqtt === "undefined") {
-      const empty = byId("empty");
-      empty.hidden = false;
+      byId("empty").hidden = false;
       byId("empty-title").textContent = "MQTT.js is missing";
       byId("empty-text").textContent =
         "The page could not load node_modules/mqtt/dist/mqtt.min.js. Run scripts/install.sh on the machine that serves this folder.";

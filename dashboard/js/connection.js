@@ -23,7 +23,10 @@
     return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  /** Topic filters for the given node ids (empty: every node). */
+  /**
+   * Topic filters for the given node ids (empty: every node).
+   * @param {string[]} nodes
+   */
   function stateFilters(nodes) {
     const levels = nodes.length ? nodes : ["+"];
     const filters = [];
@@ -34,20 +37,40 @@
     return filters;
   }
 
+  /** @param {string} node */
   function frameFilter(node) {
     return `${C.TOPIC_PREFIX}/${node}/frame`;
   }
 
-  /** Split `deskpulse/<node>/<leaf…>`; null for anything else. */
+  /**
+   * Split `deskpulse/<node>/<leaf…>`; null for anything else.
+   * @param {string} topic
+   */
   function parseTopic(topic) {
     const parts = topic.split("/");
     if (parts.length < 3 || parts[0] !== C.TOPIC_PREFIX || !C.NODE_ID_PATTERN.test(parts[1])) return null;
     return { node: parts[1], leaf: parts.slice(2).join("/") };
   }
 
+  /**
+   * @typedef {object} LinkOptions
+   * @property {string} url
+   * @property {"state" | "frames"} role
+   * @property {string[]} filters
+   * @property {0 | 1} qos
+   * @property {string[]} [extra]
+   * @property {DeskPulse.Credentials | null} credentials
+   * @property {4 | 5} protocolVersion
+   * @property {boolean} allowFallback
+   * @property {(topic: string, payload: Uint8Array, packet: DeskPulse.MqttPacket) => void} onMessage
+   * @property {(link: Link) => void} onStatus
+   * @property {{ begin(): DeskPulse.ResyncToken, end(token: DeskPulse.ResyncToken): void }} [onSubscribed]
+   */
+
   /** One MQTT.js client: connects, subscribes on every (re)connect, reports its status.
       `filters` are fixed; `extra` (frame filters, QoS 0) follow the page's focus via setExtra(). */
   class Link {
+    /** @param {LinkOptions} options */
     constructor({ url, role, filters, qos, extra, credentials, protocolVersion, allowFallback, onMessage, onStatus, onSubscribed }) {
       this.url = url;
       this.role = role;
@@ -60,12 +83,18 @@
       this.onMessage = onMessage;
       this.onStatus = onStatus;
       this.onSubscribed = onSubscribed;
+      /** @type {DeskPulse.MqttClient | null} */
       this.client = null;
       this.closed = false;
       this.everConnected = false;
+      /** @type {DeskPulse.LinkStatus} */
       this.status = { state: "connecting", message: "" };
     }
 
+    /**
+     * @param {DeskPulse.LinkStatus["state"]} state
+     * @param {string} [message]
+     */
     setStatus(state, message = "") {
       if (this.status.state === state && this.status.message === message) return;
       this.status = { state, message };
@@ -73,6 +102,7 @@
     }
 
     open() {
+      /** @type {Record<string, unknown>} */
       const options = {
         protocolVersion: this.protocolVersion,
         clientId: `deskpulse-web-${randomId()}-${this.role}`,
@@ -95,14 +125,16 @@
         if (client !== this.client) return;
         this.everConnected = true;
         this.setStatus("connected");
+        /** @type {Record<string, { qos: 0 | 1 }>} */
         const subscriptions = {};
         for (const filter of this.filters) subscriptions[filter] = { qos: this.qos };
         for (const filter of this.extra) subscriptions[filter] = { qos: 0 };
-        const token = this.onSubscribed ? this.onSubscribed.begin() : null;
+        const resync = this.onSubscribed;
+        const token = resync ? resync.begin() : null;
         if (!Object.keys(subscriptions).length) return;
         client.subscribe(subscriptions, (error) => {
           if (error) console.warn("DeskPulse: subscribing on the %s connection failed: %s", this.role, error.message);
-          if (token) this.onSubscribed.end(token);
+          if (resync && token) resync.end(token);
         });
       });
       client.on("message", (topic, payload, packet) => {
@@ -122,17 +154,21 @@
       client.on("error", (error) => this.handleError(client, error));
     }
 
+    /**
+     * @param {DeskPulse.MqttClient} client
+     * @param {DeskPulse.MqttError} error
+     */
     handleError(client, error) {
       if (client !== this.client || this.closed) return;
       const code = error && error.code;
-      if (REFUSED_PROTOCOL.has(code) && this.protocolVersion === 5 && this.allowFallback) {
+      if (typeof code === "number" && REFUSED_PROTOCOL.has(code) && this.protocolVersion === 5 && this.allowFallback) {
         // amqtt 0.12 speaks MQTT 3.1.1 only.
         this.protocolVersion = 4;
         client.end(true);
         this.open();
         return;
       }
-      if (REFUSED_AUTH.has(code)) {
+      if (typeof code === "number" && REFUSED_AUTH.has(code)) {
         // Retrying the same credentials cannot help: stop, and let the person sign in.
         client.end(true);
         this.setStatus("refused", this.credentials ? "Wrong user name or password" : "This broker needs sign-in");
@@ -146,18 +182,23 @@
       this.status.message = error && error.message ? error.message : "";
     }
 
-    /** Replace the extra (frame) subscriptions; applied now when connected, else on the next connect. */
+    /**
+     * Replace the extra (frame) subscriptions; applied now when connected, else on the next connect.
+     * @param {string[]} filters
+     */
     setExtra(filters) {
       const wanted = new Set(filters);
       const added = [...wanted].filter((f) => !this.extra.has(f));
       const removed = [...this.extra].filter((f) => !wanted.has(f));
       this.extra = wanted;
-      if (!this.connected) return;
-      if (removed.length) this.client.unsubscribe(removed);
+      const client = this.client;
+      if (!client || !this.connected) return;
+      if (removed.length) client.unsubscribe(removed);
       if (added.length) {
+        /** @type {Record<string, { qos: 0 }>} */
         const subscriptions = {};
         for (const filter of added) subscriptions[filter] = { qos: 0 };
-        this.client.subscribe(subscriptions, (error) => {
+        client.subscribe(subscriptions, (error) => {
           if (error) console.warn("DeskPulse: subscribing to %s failed: %s", added.join(", "), error.message);
         });
       }
@@ -174,6 +215,7 @@
   }
 
   class Connection {
+    /** @param {DeskPulse.ConnectionOptions} options */
     constructor({ url, nodes, frames, protocolVersion, store, onChange }) {
       this.url = url;
       this.nodes = nodes;
@@ -181,16 +223,25 @@
       this.requestedProtocol = protocolVersion;
       this.store = store;
       this.onChange = onChange;
+      /** @type {DeskPulse.Credentials | null} */
       this.credentials = null;
       this.role = "anonymous";
+      /** @type {Link | null} */
       this.stateLink = null;
+      /** @type {Link | null} */
       this.framesLink = null;
+      /** @type {{ cancel(): void } | null} */
       this.pendingSignIn = null;
+      /** @type {Link | null} */
       this.probing = null;
+      /** @type {string[]} */
       this.frameNodes = [];
     }
 
-    /** The page-level status: connecting, connected, reconnecting, refused (needs sign-in) or error. */
+    /**
+     * The page-level status: connecting, connected, reconnecting, refused (needs sign-in) or error.
+     * @returns {DeskPulse.LinkStatus}
+     */
     get status() {
       return this.stateLink ? this.stateLink.status : { state: "error", message: "No broker address" };
     }
@@ -199,6 +250,7 @@
       return this.stateLink ? this.stateLink.protocolVersion : null;
     }
 
+    /** @returns {DeskPulse.LinkStatus} */
     get framesStatus() {
       if (this.frameMode === "shared") return this.status;
       return this.framesLink ? this.framesLink.status : { state: "connecting", message: "" };
@@ -216,6 +268,10 @@
       return this.signedIn && (this.role === "control" || this.role === "control-unconfirmed");
     }
 
+    /**
+     * @param {DeskPulse.Credentials | null} [credentials]
+     * @param {4 | 5 | null} [protocolVersion]
+     */
     start(credentials = null, protocolVersion = null) {
       this.credentials = credentials;
       this.stateLink = this.makeStateLink(credentials, protocolVersion || this.requestedProtocol || 5);
@@ -223,10 +279,14 @@
       this.onChange();
     }
 
+    /**
+     * @param {DeskPulse.Credentials | null} credentials
+     * @param {4 | 5} protocolVersion
+     */
     makeStateLink(credentials, protocolVersion) {
       const shared = this.frameMode === "shared";
       return new Link({
-        url: this.url,
+        url: this.requireUrl(),
         role: "state",
         filters: stateFilters(this.nodes),
         qos: 1,
@@ -243,15 +303,16 @@
       });
     }
 
-    makeFramesLink() {
+    /** @param {4 | 5} protocolVersion the state link's */
+    makeFramesLink(protocolVersion) {
       return new Link({
-        url: this.url,
+        url: this.requireUrl(),
         role: "frames",
         filters: [],
         qos: 0,
         extra: this.frameNodes.map(frameFilter),
         credentials: this.credentials,
-        protocolVersion: this.stateLink.protocolVersion,
+        protocolVersion,
         allowFallback: false,
         onMessage: (topic, payload, packet) => this.dispatch(topic, payload, packet),
         onStatus: () => this.onChange(),
@@ -262,6 +323,16 @@
       });
     }
 
+    /** The broker address (the page connects nowhere without one). */
+    requireUrl() {
+      if (!this.url) throw new Error("No broker address");
+      return this.url;
+    }
+
+    /**
+     * @param {DeskPulse.ResyncToken} token
+     * @param {boolean} shared
+     */
     settle(token, shared) {
       window.setTimeout(() => {
         if (shared) {
@@ -273,7 +344,10 @@
       }, C.RESYNC_SETTLE_MS);
     }
 
-    /** Receive frames of these nodes only (the one in the full view); the store forgets the others'. */
+    /**
+     * Receive frames of these nodes only (the one in the full view); the store forgets the others'.
+     * @param {string[]} nodeIds
+     */
     watchFrames(nodeIds) {
       const ids = nodeIds.filter((id) => C.NODE_ID_PATTERN.test(id));
       if (ids.join(",") === this.frameNodes.join(",")) return;
@@ -283,31 +357,43 @@
       this.store.keepFramesOf(ids);
     }
 
+    /** @param {Link} link */
     linkStatus(link) {
       if (link !== this.stateLink) return;
       // The frame connection follows the state connection: it opens once the broker accepted us, with
       // the same protocol version and credentials.
       if (link.status.state === "connected" && this.frameMode === "separate" && !this.framesLink) {
-        this.framesLink = this.makeFramesLink();
+        this.framesLink = this.makeFramesLink(link.protocolVersion);
         this.framesLink.open();
       }
       if (link.status.state === "connected" && this.credentials && this.role === "checking") this.probePermission(link);
       this.onChange();
     }
 
+    /**
+     * @param {string} topic
+     * @param {Uint8Array} payload
+     * @param {DeskPulse.MqttPacket} packet
+     */
     dispatch(topic, payload, packet) {
       const parsed = parseTopic(topic);
       if (!parsed) return;
       this.store.apply(parsed.node, parsed.leaf, payload, { retained: Boolean(packet.retain), receivedAt: Date.now() / 1000 });
     }
 
-    /** Connect with broker credentials; resolves once the broker accepted them, rejects with a message. */
+    /**
+     * Connect with broker credentials; resolves once the broker accepted them, rejects with a message.
+     * @param {string} user
+     * @param {string} password
+     * @returns {Promise<void>}
+     */
     signIn(user, password) {
       if (this.pendingSignIn) this.pendingSignIn.cancel();
       const credentials = { user, password };
       const candidate = this.makeStateLink(credentials, this.stateLink ? this.stateLink.protocolVersion : 5);
-      return new Promise((resolve, reject) => {
+      return new Promise((/** @type {(value?: void) => void} */ resolve, reject) => {
         let settled = false;
+        /** @param {Error | null} error */
         const finish = (error) => {
           if (settled) return;
           settled = true;
@@ -339,7 +425,11 @@
       });
     }
 
-    /** Make a connected, signed-in state link the page's connection; the frame link follows. */
+    /**
+     * Make a connected, signed-in state link the page's connection; the frame link follows.
+     * @param {Link} link
+     * @param {DeskPulse.Credentials} credentials
+     */
     adopt(link, credentials) {
       const old = this.stateLink;
       link.onStatus = (l) => this.linkStatus(l);
@@ -353,14 +443,17 @@
       this.linkStatus(link);
     }
 
-    /** Learn whether this account may send commands, from the broker's answer to a harmless publish. */
+    /**
+     * Learn whether this account may send commands, from the broker's answer to a harmless publish.
+     * @param {Link} link
+     */
     probePermission(link) {
       if (link.protocolVersion !== 5) {
         // MQTT 3.1.1 brokers drop unauthorised publishes silently; the node's `…/state` echo is the proof.
         this.role = "control-unconfirmed";
         return;
       }
-      if (this.probing === link) return;
+      if (this.probing === link || !link.client) return;
       this.probing = link;
       link.client.publish(C.PERMISSION_PROBE_TOPIC, "", { qos: 1, retain: false }, (error) => {
         if (this.probing === link) this.probing = null;
@@ -383,16 +476,23 @@
       this.start(null, negotiated);
     }
 
-    /** Publish one command to `deskpulse/<node>/<setting>/set`; resolves when the broker took it. */
+    /**
+     * Publish one command to `deskpulse/<node>/<setting>/set`; resolves when the broker took it.
+     * @param {string} nodeId
+     * @param {string} setting
+     * @param {string} value
+     * @returns {Promise<void>}
+     */
     sendCommand(nodeId, setting, value) {
       const link = this.stateLink;
-      if (!link || !link.connected) return Promise.reject(new Error("Not connected to the broker."));
+      const client = link && link.connected ? link.client : null;
+      if (!client) return Promise.reject(new Error("Not connected to the broker."));
       if (!C.SETTINGS.includes(setting) || !C.NODE_ID_PATTERN.test(nodeId)) {
         return Promise.reject(new Error(`Unknown setting ${setting}.`));
       }
       const topic = `${C.TOPIC_PREFIX}/${nodeId}/${setting}/set`;
-      return new Promise((resolve, reject) => {
-        link.client.publish(topic, String(value), { qos: 1, retain: false }, (error) => {
+      return new Promise((/** @type {(value?: void) => void} */ resolve, reject) => {
+        client.publish(topic, String(value), { qos: 1, retain: false }, (error) => {
           if (!error) {
             resolve();
             return;

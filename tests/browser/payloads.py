@@ -2,26 +2,94 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+from edge_node.mqtt.topics import NodeTopics
 from edge_node.payloads import (
     CameraError,
-    CameraStateName,
     CameraStatus,
     DayTotals,
     Event,
     History,
     Info,
-    Posture,
+    PoseFrame,
+    PoseLine,
     PostureState,
     Stats,
-    Trend,
 )
-from edge_node.topics import SETTINGS, NodeTopics, Setting
+from edge_node.vocabulary import SETTINGS, CameraStateName, Posture, Setting, Trend, View
 from tests.support import Watcher
 
 RETAINED_LEAVES = ("availability", "state", "camera", "stats", "history", "info", "frame")
+
+PosePoints = dict[str, tuple[float, float, float]]
+
+# A person seen from the side, slouching: the neck measure is past its limit, the torso one is not.
+SIDE_POINTS: PosePoints = {
+    "nose": (0.512, 0.301, 0.99),
+    "left_eye": (0.497, 0.283, 0.97),
+    "left_ear": (0.47, 0.29, 0.98),
+    "left_shoulder": (0.45, 0.52, 0.99),
+    "left_hip": (0.44, 0.85, 0.97),
+}
+
+
+def pose_line(
+    name: str,
+    measure: str,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    *,
+    value: float,
+    limit: float,
+    op: str = ">",
+    broken: bool | None = None,
+) -> dict[str, Any]:
+    """One measured line of a pose; `broken` defaults to whether value is past limit by `op`."""
+    past = value > limit if op == ">" else value < limit
+    return {
+        "name": name,
+        "measure": measure,
+        "a": list(a),
+        "b": list(b),
+        "value": value,
+        "limit": limit,
+        "op": op,
+        "broken": past if broken is None else broken,
+    }
+
+
+SIDE_LINES = (
+    pose_line("neck", "neck_deg", (0.47, 0.29), (0.45, 0.52), value=38.0, limit=25.0),
+    pose_line("torso", "torso_deg", (0.45, 0.52), (0.44, 0.85), value=12.0, limit=20.0),
+)
+
+
+def pose(
+    node: str,
+    posture: Posture = "bad",
+    *,
+    ts: float | None = None,
+    view: View = "side",
+    aspect: float = 16 / 9,
+    points: PosePoints | None = None,
+    lines: tuple[dict[str, Any], ...] | list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The node's `pose` payload, built by its model: the landmarks it used and its measured lines."""
+    now = time.time() if ts is None else ts
+    model = PoseFrame(
+        node=node,
+        ts=now,
+        frame_ts=now - 0.05,
+        posture=posture,
+        view=view,
+        aspect=round(aspect, 4),
+        points=dict(SIDE_POINTS if points is None else points),
+        lines=tuple(PoseLine.model_validate(line) for line in (SIDE_LINES if lines is None else lines)),
+    )
+    return model.model_dump(mode="json")
 
 
 class Publisher:
@@ -152,7 +220,14 @@ class Publisher:
         self.raw(NodeTopics(node).setting_state(setting), value)
 
     def settings(self, node: str, **values: str) -> None:
-        defaults = {"monitoring": "ON", "frames": "ON", "alert_minutes": "10", "sensitivity": "medium"}
+        defaults = {
+            "monitoring": "ON",
+            "frames": "ON",
+            "alert_minutes": "10",
+            "sensitivity": "medium",
+            "rotation": "0",
+            "cpu_budget": "0.25",
+        }
         defaults["calibrate"] = "uncalibrated"
         defaults.update(values)
         for setting in SETTINGS:
@@ -164,6 +239,12 @@ class Publisher:
 
     def frame(self, node: str, jpeg: bytes, *, qos: int = 0) -> None:
         self.raw(NodeTopics(node).frame, jpeg, qos=qos)
+
+    def pose(self, node: str, posture: Posture = "bad", **fields: Any) -> dict[str, Any]:
+        """Publish a `pose` as the node does (not retained, QoS 0) and return the payload."""
+        payload = pose(node, posture, **fields)
+        self.raw(f"{NodeTopics(node).base}/pose", json.dumps(payload), retain=False, qos=0)
+        return payload
 
     # ---- a whole node
 

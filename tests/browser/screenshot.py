@@ -2,9 +2,14 @@
 
     .venv/bin/python -m tests.browser.screenshot [--out docs/dashboard.png] [--width 1280] [--dark]
         [--view detail|overview]
+    .venv/bin/python -m tests.browser.screenshot --privacy      # docs/dashboard-privacy.png
 
 The numbers are sample data published with the node's own payload models; the pictures are photos that
-scikit-image ships (astronaut: public domain; coffee: CC0). Nothing is fetched from the internet.
+scikit-image ships (astronaut: public domain; coffee: CC0). Nothing is fetched from the internet. The
+skeleton over the astronaut is where MediaPipe (the node's pose engine) finds her landmarks.
+
+--privacy runs the repository's secured mosquitto.conf (tests/secure_broker.py) and shows what an anonymous
+viewer sees there: the skeleton of a slouching person on a neutral stage, and no picture.
 """
 
 from __future__ import annotations
@@ -18,10 +23,35 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM_ARGS, DASHBOARD, chromium_path, page_url
-from tests.browser.payloads import Publisher
+from tests.browser.payloads import PosePoints, Publisher, pose_line
+from tests.secure_broker import secure_mosquitto
 from tests.support import ROOT, Mosquitto
 
 NODE = "desk1"
+# MediaPipe Pose (model complexity 1) on scikit-image's astronaut photo: x, y, visibility in 0..1.
+ASTRONAUT: PosePoints = {
+    "nose": (0.435, 0.25, 1.0),
+    "left_eye": (0.486, 0.22, 1.0),
+    "right_eye": (0.4, 0.202, 1.0),
+    "left_ear": (0.523, 0.24, 1.0),
+    "right_ear": (0.372, 0.21, 1.0),
+    "left_shoulder": (0.598, 0.501, 1.0),
+    "right_shoulder": (0.22, 0.469, 1.0),
+}
+ASTRONAUT_LINES = (
+    pose_line("shoulder_tilt", "shoulder_tilt_deg", (0.22, 0.469), (0.598, 0.501), value=4.9, limit=10.0),
+    pose_line(
+        "head_height", "head_height_ratio", (0.409, 0.485), (0.435, 0.25), value=0.619, limit=0.375, op="<"
+    ),
+)
+
+
+def publish_pose(publisher: Publisher, privacy: bool) -> None:
+    """The skeleton the node would publish now (it fades within 3 s, so this comes just before a shot)."""
+    if privacy:
+        publisher.pose(NODE, "bad")  # a slouching person seen from the side (payloads.SIDE_POINTS)
+    else:
+        publisher.pose(NODE, "good", view="front", aspect=1.0, points=ASTRONAUT, lines=ASTRONAUT_LINES)
 
 
 def sample_frame(name: str = "astronaut") -> bytes:
@@ -34,8 +64,16 @@ def sample_frame(name: str = "astronaut") -> bytes:
     return bytes(buffer.tobytes())
 
 
-def publish_sample(publisher: Publisher) -> None:
-    """A desk that has been in use for a week, and two more for the overview."""
+def publish_sample(
+    publisher: Publisher, nodes: dict[str, Publisher] | None = None, *, privacy: bool = False
+) -> None:
+    """A desk that has been in use for a week, and two more for the overview.
+
+    `nodes`: a publisher per node (the secured broker lets each node publish only its own topics).
+    """
+    others = nodes or {}
+    desk2 = others.get("desk2", publisher)
+    desk3 = others.get("desk3", publisher)
     now = time.time()
     today = dt.date.today()
     publisher.info(NODE, name="Anna's desk")
@@ -58,70 +96,108 @@ def publish_sample(publisher: Publisher) -> None:
     days.append((today.isoformat(), 4 * 3600 + 35 * 60, 52 * 60, 48 * 60))
     publisher.history(NODE, days, trend="improving")
     publisher.frame(NODE, sample_frame())
-    publisher.state(NODE, "good", since=now - 23 * 60 - 14, confidence=0.97, calibrated=True)
+    if privacy:
+        publisher.state(
+            NODE, "bad", reason="forward head", since=now - 3 * 60 - 40, confidence=0.93, calibrated=True
+        )
+    else:
+        publisher.state(NODE, "good", since=now - 23 * 60 - 14, confidence=0.97, calibrated=True)
 
-    publisher.node("desk2", "bad", name="Ben's desk", reason="forward head, slouch", since=now - 4 * 60)
-    publisher.setting("desk2", "frames", "OFF")
-    publisher.stats("desk2", good_s=2 * 3600, bad_s=70 * 60, away_s=30 * 60, alerts=2)
-    publisher.node("desk3", "away", name="Meeting room", since=now - 38 * 60)
-    publisher.frame("desk3", sample_frame("coffee"))
+    desk2.node("desk2", "bad", name="Ben's desk", reason="forward head, slouch", since=now - 4 * 60)
+    desk2.setting("desk2", "frames", "OFF")
+    desk2.stats("desk2", good_s=2 * 3600, bad_s=70 * 60, away_s=30 * 60, alerts=2)
+    desk3.node("desk3", "away", name="Meeting room", since=now - 38 * 60)
+    desk3.frame("desk3", sample_frame("coffee"))
+
+
+def shoot(
+    publisher: Publisher, nodes: dict[str, Publisher], ws_port: int, out: Path, args: argparse.Namespace
+) -> None:
+    """Open the page on the broker, set the scene and take the screenshot."""
+    executable = chromium_path()
+    assert executable is not None
+    privacy = bool(args.privacy)
+    publish_sample(publisher, nodes, privacy=privacy)
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": args.width, "height": 900},
+            device_scale_factor=1,
+            color_scheme="dark" if args.dark else "light",
+            locale="en-US",
+        )
+        page = context.new_page()
+        hash_part = f"#/node/{NODE}" if args.view == "detail" else ""
+        page.goto(page_url(ws_port, ws_port) + hash_part)
+        expect(page.locator("#conn-text")).to_have_text("Connected", timeout=15_000)
+        if not privacy:
+            # The sample broker has no accounts: any name signs in, and MQTT 5 reports full rights.
+            page.locator("#signin-btn").click()
+            page.get_by_label("User name").fill("anna")
+            page.get_by_label("Password").fill("sample")
+            page.locator("#signin-submit").click()
+            expect(page.locator("#user-label")).to_have_text("anna (control)")
+            publisher.frame(NODE, sample_frame())
+        publisher.event(NODE, "calibrated", "calibrated from 48 frames")
+        publisher.event(NODE, "posture_alert", "bad posture for 10 min: time to sit up or take a break")
+        publisher.event(NODE, "posture_corrected", "posture corrected after 11 min of bad posture")
+        nodes.get("desk2", publisher).event(
+            "desk2", "posture_alert", "bad posture for 10 min: time to sit up or take a break"
+        )
+        if args.view == "detail":
+            if privacy:
+                # An anonymous viewer of the secured broker: no frame ever arrives, the skeleton stands in.
+                expect(page.locator(".frame-placeholder")).to_contain_text(
+                    "signed-in viewers", timeout=15_000
+                )
+            else:
+                expect(page.locator(".panel-frame img.frame-img")).to_be_visible()
+                page.wait_for_function("document.querySelector('.panel-frame img.frame-img').complete")
+        time.sleep(1.2)
+        page.mouse.move(0, 0)
+        if args.view == "detail":
+            publish_pose(publisher, privacy)
+            expect(page.locator(".pose-overlay")).to_have_attribute("data-state", "live")
+            overlay = "document.querySelector('.pose-overlay')"
+            page.wait_for_function(f"Number(getComputedStyle({overlay}).opacity) > 0.99")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), full_page=True)
+        browser.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--dark", action="store_true")
     parser.add_argument("--view", choices=("detail", "overview"), default="detail")
+    parser.add_argument("--privacy", action="store_true", help="an anonymous viewer of the secured broker")
     args = parser.parse_args()
-    executable = chromium_path()
-    if executable is None:
+    if chromium_path() is None:
         parser.error("Chromium is not installed (apt-get install chromium)")
+    out: Path = args.out or ROOT / "docs" / ("dashboard-privacy.png" if args.privacy else "dashboard.png")
 
-    with tempfile.TemporaryDirectory(prefix="deskpulse-shot-") as folder:
-        broker = Mosquitto(Path(folder), extra_config=f"http_dir {DASHBOARD}\n").start()
-        publisher = Publisher(broker.port)
-        try:
-            publish_sample(publisher)
-            with sync_playwright() as driver:
-                browser = driver.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                context = browser.new_context(
-                    viewport={"width": args.width, "height": 900},
-                    device_scale_factor=1,
-                    color_scheme="dark" if args.dark else "light",
-                    locale="en-US",
-                )
-                page = context.new_page()
-                hash_part = f"#/node/{NODE}" if args.view == "detail" else ""
-                page.goto(page_url(broker.ws_port, broker.ws_port) + hash_part)
-                expect(page.locator("#conn-text")).to_have_text("Connected", timeout=15_000)
-                # The sample broker has no accounts: any name signs in, and MQTT 5 reports full rights.
-                page.locator("#signin-btn").click()
-                page.get_by_label("User name").fill("anna")
-                page.get_by_label("Password").fill("sample")
-                page.locator("#signin-submit").click()
-                expect(page.locator("#user-label")).to_have_text("anna (control)")
-                publisher.frame(NODE, sample_frame())
-                publisher.event(NODE, "calibrated", "calibrated from 48 frames")
-                publisher.event(
-                    NODE, "posture_alert", "bad posture for 10 min: time to sit up or take a break"
-                )
-                publisher.event(NODE, "posture_corrected", "posture corrected after 11 min of bad posture")
-                publisher.event(
-                    "desk2", "posture_alert", "bad posture for 10 min: time to sit up or take a break"
-                )
-                if args.view == "detail":
-                    expect(page.locator(".panel-frame img.frame-img")).to_be_visible()
-                    page.wait_for_function("document.querySelector('.panel-frame img.frame-img').complete")
-                time.sleep(1.2)
-                page.mouse.move(0, 0)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.out), full_page=True)
-                browser.close()
-        finally:
-            publisher.close()
-            broker.stop()
-    print(f"wrote {args.out}")
+    if args.privacy:
+        with secure_mosquitto(nodes=(NODE, "desk2", "desk3")) as secured:
+            nodes = {
+                node: Publisher(secured.port, username=node, password=secured.users[node].password)
+                for node in (NODE, "desk2", "desk3")
+            }
+            try:
+                shoot(nodes[NODE], nodes, secured.ws_port, out, args)
+            finally:
+                for publisher in nodes.values():
+                    publisher.close()
+    else:
+        with tempfile.TemporaryDirectory(prefix="deskpulse-shot-") as folder:
+            broker = Mosquitto(Path(folder), extra_config=f"http_dir {DASHBOARD}\n").start()
+            publisher = Publisher(broker.port)
+            try:
+                shoot(publisher, {}, broker.ws_port, out, args)
+            finally:
+                publisher.close()
+                broker.stop()
+    print(f"wrote {out}")
     return 0
 
 

@@ -129,3 +129,43 @@ def test_offline_shows_when_the_nodes_last_will_fires(
         expect(page.locator(".panel-frame .frame-placeholder")).to_contain_text("offline")
     finally:
         broker.stop()
+
+
+def test_the_real_daemons_skeleton_is_drawn_where_its_landmarks_are(
+    pages: Pages,
+    tmp_path: Path,
+    photos: dict[str, Path],
+    daemon_factory: Callable[..., Daemon],
+    watcher_factory: Callable[..., Watcher],
+) -> None:
+    """The node's own `pose` (MediaPipe on a real photo) over its own frame, through mosquitto."""
+    from tests.browser.test_pose import GEOMETRY
+
+    broker = Mosquitto(tmp_path / "mosquitto", extra_config=f"http_dir {DASHBOARD}\n").start()
+    try:
+        daemon_factory(
+            "--source", str(photos["astronaut"]), "--loop", "--node-id", "desk3",
+            "--data-dir", str(tmp_path / "data"), "--broker", broker.url,
+            env=FAST_POSTURE,
+        )  # fmt: skip
+        watcher = watcher_factory(broker.port, ("deskpulse/desk3/#",)).wait_connected()
+        watcher.wait_for("deskpulse/desk3/pose", timeout=DAEMON_START_S)
+        page = pages.open(page_url(broker.ws_port, broker.ws_port, node="desk3"))
+        overlay = page.locator(".panel-frame .pose-overlay")
+        expect(overlay).to_have_attribute("data-state", "live", timeout=20_000)
+        expect(page.locator(".panel-frame img.frame-img")).to_be_visible(timeout=20_000)
+        page.wait_for_function("() => document.querySelector('.panel-frame img.frame-img').naturalWidth > 0")
+        shown = page.evaluate("DeskPulse.store.nodes.get('desk3').pose.payload")
+        geometry = page.evaluate(GEOMETRY)
+        # The pose the page drew came from the node, not from anywhere else.
+        sent = [m.json() for m in watcher.on("deskpulse/desk3/pose")]
+        assert any(p["ts"] == shown["ts"] and p["points"] == shown["points"] for p in sent)
+        assert {"nose", "left_shoulder", "right_shoulder"} <= set(shown["points"])
+        tolerance = 1.5 / min(geometry["area"]["width"], geometry["area"]["height"])
+        drawn = geometry["points"]
+        for name, (x, y, _visibility) in shown["points"].items():
+            assert (
+                abs(drawn[name]["at"][0] - x) <= tolerance and abs(drawn[name]["at"][1] - y) <= tolerance
+            ), name
+    finally:
+        broker.stop()

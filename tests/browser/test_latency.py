@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import DASHBOARD, Pages, page_url
 from tests.browser.payloads import Publisher
+from tests.secure_broker import secure_mosquitto
 from tests.support import Mosquitto
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -160,3 +161,68 @@ def test_posture_state_latency_in_the_browser_while_frames_flow(
         if m.frame_bytes:
             assert m.frames_sent >= 5, name
             assert len(m.frame_ms) == m.frames_sent, f"{name}: frames lost"
+
+
+POSES = 50
+POSE_INTERVAL_S = 0.2  # the node publishes `pose` at most at 5 Hz
+
+
+def test_pose_latency_through_the_repositorys_mosquitto_conf_while_frames_flow(
+    pages: Pages, photos: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pose` publish → the page has it, on the state connection, with the node's default frames flowing to a
+    signed-in viewer on the frames connection, through the repository's mosquitto.conf and broker/acl."""
+    node = "desk1"
+    with secure_mosquitto(nodes=(node,)) as secured:
+        publisher = Publisher(secured.port, username=node, password=secured.users[node].password)
+        try:
+            publisher.node(node, "bad")
+            page = pages.open(page_url(secured.ws_port, secured.ws_port, node=node))
+            expect(page.locator("#conn-text")).to_have_text("Connected", timeout=15_000)
+            page.locator("#signin-btn").click()
+            page.get_by_label("User name").fill("viewer")
+            page.get_by_label("Password").fill(secured.viewer.password)
+            page.locator("#signin-submit").click()
+            expect(page.locator("#user-label")).to_have_text("viewer (viewer)", timeout=15_000)
+            page.wait_for_function("DeskPulse.connection.framesStatus.state === 'connected'")
+            frame = frame_of_size(photos["astronaut"], 38_000)
+            stop = threading.Event()
+            frames_sent: list[float] = []
+
+            def send_frames() -> None:
+                while not stop.is_set():
+                    frames_sent.append(time.time())
+                    publisher.frame(node, frame)
+                    stop.wait(1.0)
+
+            sender = threading.Thread(target=send_frames, name="frames", daemon=True)
+            sender.start()
+            try:
+                page.wait_for_function(
+                    "DeskPulse.store.diagnostics.frameArrivals.length >= 1", timeout=15_000
+                )
+                time.sleep(WARM_UP_S)
+                page.evaluate("DeskPulse.store.diagnostics.poseDelaysMs.length = 0")
+                for _ in range(POSES):
+                    publisher.pose(node, "bad")
+                    time.sleep(POSE_INTERVAL_S)
+            finally:
+                stop.set()
+                sender.join(5)
+            page.wait_for_function(
+                f"DeskPulse.store.diagnostics.poseDelaysMs.length >= {POSES}", timeout=15_000
+            )
+            pose_ms: list[float] = page.evaluate("DeskPulse.store.diagnostics.poseDelaysMs.slice()")
+            frames_received = page.evaluate("DeskPulse.store.diagnostics.frameArrivals.length")
+        finally:
+            publisher.close()
+
+    with capsys.disabled():
+        print(
+            f"\npose publish → page (ms), repository mosquitto.conf, {POSES} poses at 5 Hz, "
+            f"{len(frame)} B frames at 1 fps to a signed-in viewer ({frames_received} received): "
+            f"p50 {percentile(pose_ms, 0.5):.1f}, p95 {percentile(pose_ms, 0.95):.1f}, max {max(pose_ms):.1f}"
+        )
+    assert len(pose_ms) == POSES  # every pose arrived
+    assert all(delay > -50 for delay in pose_ms)  # one clock: nothing arrives before it was sent
+    assert frames_received >= 5  # frames really flowed meanwhile

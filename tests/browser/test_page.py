@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from edge_node.payloads import CameraError, Posture
+from edge_node.payloads import CameraError
+from edge_node.vocabulary import Posture
 from tests.browser.conftest import DASHBOARD, Pages, jpeg_of, page_url
 from tests.browser.payloads import Publisher
 from tests.support import Mosquitto
@@ -493,3 +494,40 @@ def test_phone_width_keyboard_labels_and_contrast(
     expect(page.get_by_label("Password")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#signin-dialog")).to_be_hidden()
+
+
+def test_settings_the_page_has_no_control_for_are_listed_and_break_nothing(
+    pages: Pages, web_mosquitto: Mosquitto, publisher_factory: Callable[..., Publisher], node_id: str
+) -> None:
+    """A later contract.js (generated from the node's models) may add settings: listed, no control."""
+    contract = (DASHBOARD / "js" / "contract.js").read_text()
+    later = contract.replace('"calibrate"]', '"calibrate", "night_mode"]')
+    assert later != contract
+    known = ("monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate")
+    context = pages.context()
+    context.route("**/js/contract.js", lambda route: route.fulfill(body=later, content_type="text/plain"))
+    publisher = publisher_factory(web_mosquitto.port)
+    publisher.node(node_id, "good")
+    publisher.setting(node_id, "rotation", "90")
+    page = open_dashboard(pages, web_mosquitto, node_id, context=context)
+    settings = page.evaluate("[...DeskPulse.constants.SETTINGS]")
+    assert "night_mode" in settings
+    unknown = [name for name in settings if name not in known]  # night_mode, and any the node added since
+    rows = page.locator(".settings-row")
+    expect(rows).to_have_count(len(settings))
+    expect(rows.filter(has_text="Camera rotation")).to_contain_text("90° clockwise")
+    expect(rows.filter(has_text="Night mode")).to_contain_text("not available")
+    # A control user gets the six controls the page knows, and none for the others.
+    page.locator("#signin-btn").click()
+    page.get_by_label("User name").fill("anna")
+    page.get_by_label("Password").fill("any")
+    page.locator("#signin-submit").click()
+    expect(page.locator("#user-label")).to_have_text("anna (control)")
+    expect(page.get_by_role("switch")).to_have_count(2)
+    expect(page.locator(".controls .control-row")).to_have_count(len(known))
+    for name in unknown:
+        expect(page.locator(".controls")).not_to_contain_text(name.replace("_", " ").capitalize())
+    publisher.raw(f"deskpulse/{node_id}/night_mode/state", "ON")
+    expect(rows.filter(has_text="Night mode")).to_contain_text("ON")
+    publisher.state(node_id, "bad")
+    expect(page.locator(STATUS_WORD)).to_have_text("Bad posture")

@@ -182,7 +182,7 @@ def test_a_control_user_changes_the_nodes_settings(
     control_watcher.wait_for(f"deskpulse/{NODE}/monitoring/state", lambda m: m.payload == b"ON", after=mark)
     expect(monitoring).to_have_attribute("aria-checked", "true")
 
-    page.get_by_role("button", name="Calibrate").click()
+    page.get_by_role("button", name="Calibrate", exact=True).click()
     control_watcher.wait_for(
         f"deskpulse/{NODE}/calibrate/state", lambda m: m.payload == b"calibrating", after=mark
     )

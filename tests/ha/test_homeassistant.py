@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from edge_node import __version__, discovery
+from edge_node import __version__
 from edge_node.config import Config
-from edge_node.discovery import discovery_messages
+from edge_node.mqtt import discovery
+from edge_node.mqtt.discovery import discovery_messages
 from edge_node.payloads import Event
 from tests.ha.harness import HomeAssistant
 from tests.ha.scenario import (

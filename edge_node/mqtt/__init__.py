@@ -1,0 +1,1 @@
+"""Everything on the wire: topics, the client link, commands, discovery, the embedded broker."""

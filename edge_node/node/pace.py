@@ -1,0 +1,113 @@
+"""When to run the pose model: only when it can change the answer, within a CPU budget (pure).
+
+The model is the node's whole cost (on a Raspberry Pi 5 about 165 ms a frame). Posture changes over
+seconds and a desk is empty for hours, so after each frame the pace decides whether the next one is
+judged by the model or held: the scene-change gate (`edge_node.vision.motion`) says the picture is as
+it was, the published posture is steady, and the last judgement is recent enough. A held frame
+feeds the steadier the last reading again (the scene did not change), so hold times, hysteresis and
+`away` keep working in seconds as before.
+
+- **Active** (the scene changed, or the posture is between two states, or it did so in the last
+  `still_after_s`): every frame up to `camera.max_fps`, and no faster than the CPU budget allows.
+- **Still** (someone there, nothing moving): the camera hands over `gate_fps` frames a second for the
+  gate, and the model looks again every `refresh_s` (a slow slump that stays under the gate's
+  threshold is caught within that).
+- **Empty** (nobody there): the gate at `gate_fps`, the model every `refresh_empty_s` (a fresh
+  detection each time, so no phantom lingers); someone sitting down changes the picture at once.
+- **Paused**: the camera is released; nothing runs.
+
+The CPU budget caps the model's share of the CPU: with an inference costing c CPU-seconds (the
+process's own counters around the model's run, so a busy machine's waiting does not count), the
+model runs at most every c / budget seconds (c the median of the last few), never faster than max_fps.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Mode = Literal["active", "still", "empty", "fixed"]
+# The inference time the budget divides is the median of the last few (the first call, which also
+# starts MediaPipe's graph, and a hiccup of the machine must not throttle the model for minutes).
+COST_WINDOW: Final = 9
+
+
+@dataclass(frozen=True)
+class PaceConfig:
+    """The pace's settings (config `pipeline.*` and `camera.max_fps`)."""
+
+    max_fps: float = 10.0
+    cpu_budget: float = 0.25
+    adaptive: bool = True
+    gate_fps: float = 2.0
+    still_after_s: float = 3.0
+    refresh_s: float = 1.0
+    refresh_empty_s: float = 4.0
+    change_threshold: float = 12.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Run the model on this frame or hold the last reading; and the mode that decided it."""
+
+    infer: bool
+    mode: Mode
+
+
+class Pace:
+    """Decides, frame by frame, whether the model runs; tells the camera how many frames to hand over."""
+
+    def __init__(self, config: PaceConfig) -> None:
+        self.config = config
+        self._last_infer: float | None = None
+        self._active_until = -1e18
+        self._costs: deque[float] = deque(maxlen=COST_WINDOW)
+        self.mode: Mode = "fixed" if not config.adaptive else "active"
+
+    def set_budget(self, cores: float) -> None:
+        """A new CPU budget, in cores (a command changed it)."""
+        self.config = PaceConfig(**{**vars(self.config), "cpu_budget": cores})
+
+    @property
+    def min_interval_s(self) -> float:
+        """The shortest time between two inferences the budget and max_fps allow."""
+        frame = 1.0 / self.config.max_fps
+        if not self._costs or self.config.cpu_budget <= 0:
+            return frame
+        return max(frame, statistics.median(self._costs) / self.config.cpu_budget)
+
+    def decide(self, now: float, *, change: float | None, steady: bool, present: bool) -> Decision:
+        """For a frame at `now`: `change` is the gate's score (None: nothing to compare with yet),
+        `steady` whether the last reading agrees with the published posture, `present` whether a
+        person is in view."""
+        cfg = self.config
+        if self._last_infer is None or change is None:
+            # A new scene (start, resume, a new rotation): watch it closely for a while.
+            self._active_until = now + cfg.still_after_s
+            return Decision(True, "active" if cfg.adaptive else "fixed")
+        since = now - self._last_infer
+        budget_ok = since >= self.min_interval_s * 0.99
+        if not cfg.adaptive:
+            return Decision(budget_ok, "fixed")
+        if change > cfg.change_threshold or not steady:
+            self._active_until = now + cfg.still_after_s
+        if now < self._active_until:
+            self.mode = "active"
+            return Decision(budget_ok, "active")
+        self.mode = "still" if present else "empty"
+        refresh = cfg.refresh_s if present else cfg.refresh_empty_s
+        return Decision(since >= refresh * 0.99 and budget_ok, self.mode)
+
+    def inferred(self, now: float, cost_s: float) -> None:
+        """The model ran at `now` and took `cost_s` seconds."""
+        self._last_infer = now
+        self._costs.append(cost_s)
+
+    def capture_fps(self) -> float:
+        """How many frames a second the camera should hand over now."""
+        cfg = self.config
+        if cfg.adaptive and self.mode in ("still", "empty"):
+            return min(cfg.gate_fps, cfg.max_fps)
+        return min(cfg.max_fps, 1.0 / self.min_interval_s)

@@ -1,0 +1,1 @@
+"""Pose to verdict, with no I/O: geometry per frame, steadiness over time, calibration."""

@@ -1,0 +1,1 @@
+"""Verdicts over time: day totals, alerts, streaks, history and their SQLite store."""
