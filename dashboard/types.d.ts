@@ -42,9 +42,21 @@ declare namespace DeskPulse {
     readonly settings: readonly string[];
     readonly alert_minutes: { readonly min: number; readonly max: number };
     readonly rotations: readonly number[];
+    readonly cpu_budget: { readonly min: number; readonly max: number };
+    readonly posture_colours: Readonly<Record<string, string>>;
     readonly camera_states: readonly string[];
     readonly calibration_states: readonly string[];
     readonly state_leaves: readonly string[];
+  }
+
+  /** Settings the page sets as a number, and how. */
+  type NumberSetting = "alert_minutes" | "cpu_budget";
+  interface NumberLimits {
+    readonly min: number;
+    readonly max: number;
+    readonly step: number;
+    readonly label: string;
+    readonly unit: string;
   }
 
   interface Constants {
@@ -68,6 +80,7 @@ declare namespace DeskPulse {
     readonly COMMAND_TIMEOUT_MS: number;
     readonly ALERT_MINUTES_MIN: number;
     readonly ALERT_MINUTES_MAX: number;
+    readonly NUMBERS: Readonly<Record<NumberSetting, NumberLimits>>;
     readonly EVENT_LOG_SIZE: number;
     readonly LATENCY_SAMPLES: number;
     readonly CLOCK_SAMPLES: number;

@@ -210,23 +210,25 @@
         this.submitSignIn();
         return;
       }
-      if (form.dataset.action === "alert-minutes") {
+      const setting = form.dataset.setting;
+      if (form.dataset.action === "number" && (setting === "alert_minutes" || setting === "cpu_budget")) {
         event.preventDefault();
         const input = form.querySelector("input");
         if (!input) return;
-        const minutes = Number(input.value);
+        const limits = C.NUMBERS[setting];
+        const value = Number(input.value);
         const node = form.dataset.node || "";
-        if (!input.value.trim() || !Number.isFinite(minutes) || minutes < C.ALERT_MINUTES_MIN || minutes > C.ALERT_MINUTES_MAX) {
-          this.store.setCommand(node, "alert_minutes", {
+        if (!input.value.trim() || !Number.isFinite(value) || value < limits.min || value > limits.max) {
+          this.store.setCommand(node, setting, {
             status: "error",
-            message: `Enter minutes from ${C.ALERT_MINUTES_MIN} to ${C.ALERT_MINUTES_MAX}.`,
+            message: `Enter ${limits.unit} from ${limits.min} to ${limits.max}.`,
           });
           input.setAttribute("aria-invalid", "true");
           input.focus();
           return;
         }
         input.removeAttribute("aria-invalid");
-        this.command(node, "alert_minutes", String(minutes));
+        this.command(node, setting, String(value));
       }
     }
 

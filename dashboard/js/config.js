@@ -36,6 +36,11 @@
     COMMAND_TIMEOUT_MS: 6000,
     ALERT_MINUTES_MIN: contract.alert_minutes.min,
     ALERT_MINUTES_MAX: contract.alert_minutes.max,
+    // Settings set as a number: their bounds come from the node's contract, the words from here.
+    NUMBERS: Object.freeze({
+      alert_minutes: { ...contract.alert_minutes, step: 1, label: "Alert after (minutes)", unit: "minutes" },
+      cpu_budget: { ...contract.cpu_budget, step: 0.05, label: "CPU budget (cores)", unit: "cores" },
+    }),
     // A pose message is well under 1 KB; anything above this is not a pose and is ignored unread.
     POSE_MAX_BYTES: 4096,
     // The skeleton follows the latest pose: it fades once older than this, and is gone at POSE_GONE_AFTER_S.

@@ -10,6 +10,7 @@
     "settings": ["monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "cpu_budget", "calibrate"],
     "alert_minutes": {"min": 1, "max": 240},
     "rotations": [0, 90, 180, 270],
+    "cpu_budget": {"min": 0.05, "max": 8.0},
     "camera_states": ["connected", "degraded", "disconnected", "paused"],
     "calibration_states": ["uncalibrated", "calibrating", "calibrated"],
     "state_leaves": ["availability", "state", "camera", "stats", "history", "event", "info", "pose"],

@@ -51,6 +51,10 @@ class Judging:
         self._metrics = metrics
         self._mono = mono
 
+    def capture_fps(self, *, calibrating: bool) -> float:
+        """Frames a second the camera should hand over: the pace's, or all it may while calibrating."""
+        return self.pace.config.max_fps if calibrating else self.pace.capture_fps()
+
     def frame(
         self, frame: Frame, settings: RuntimeSettings, *, baseline: Baseline | None, calibrating: bool
     ) -> Judged:
@@ -65,10 +69,12 @@ class Judging:
         decision = self.pace.decide(
             mono,
             change=engine.look(frame),
-            steady=engine.steady_now and not calibrating,  # calibration wants every frame judged
+            steady=engine.steady_now and not calibrating,
             present=last is not None and last.person,
         )
-        held = engine.hold(frame) if not decision.infer else None
+        # A calibration records every frame it can get for a few seconds: neither the gate nor the
+        # budget holds frames back from it.
+        held = engine.hold(frame) if not (decision.infer or calibrating) else None
         if held is not None:
             self._metrics.record(mono, None)
             return Judged(frame, held, fresh=False)

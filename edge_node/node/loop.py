@@ -237,7 +237,7 @@ class Node:
                 sensitivity=settings.sensitivity, baseline=self.controller.baseline
             ),
         )
-        self._capture.set_rate(self.judging.pace.capture_fps())
+        self._capture.set_rate(self.judging.capture_fps(calibrating=self.controller.calibrating))
         return judged.reading
 
     def tick(self, now: float) -> None:

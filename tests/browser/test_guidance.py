@@ -209,3 +209,32 @@ def test_the_rotation_control_sends_the_chosen_degrees(
     expect(status).to_have_text("The node rejected it: not now")
     expect(select).to_have_value("270")
     assert [m.payload for m in commands.on(f"deskpulse/{node_id}/rotation/set")] == [b"270", b"180"]
+
+
+def test_the_cpu_budget_is_set_as_a_number_within_the_contracts_bounds(
+    pages: Pages, web_mosquitto: Mosquitto, publisher_factory: Callable[..., Publisher], node_id: str
+) -> None:
+    """A control user sets the budget in cores; out of bounds it is refused on the page, never sent."""
+    from edge_node.vocabulary import CPU_BUDGET_MAX
+
+    publisher = publisher_factory(web_mosquitto.port)
+    publisher.node(node_id, "good")
+    commands = Watcher(web_mosquitto.port, (f"deskpulse/{node_id}/cpu_budget/set",)).wait_connected()
+    try:
+        page = pages.open(page_url(web_mosquitto.ws_port, web_mosquitto.ws_port, node=node_id))
+        page.locator("#signin-btn").click()
+        page.get_by_label("User name").fill("anna")
+        page.get_by_label("Password").fill("any")
+        page.locator("#signin-submit").click()
+        field = page.get_by_label("CPU budget (cores)")
+        expect(field).to_have_value("0.25")  # the node's cpu_budget/state
+        field.fill(str(CPU_BUDGET_MAX + 1))
+        field.press("Enter")
+        expect(page.locator(f"#st-{node_id}-cpu_budget")).to_contain_text("Enter cores from")
+        field.fill("0.5")
+        field.press("Enter")
+        sent = commands.wait_for(f"deskpulse/{node_id}/cpu_budget/set", timeout=10)
+        assert sent.payload == b"0.5"
+        assert len(commands.on(f"deskpulse/{node_id}/cpu_budget/set")) == 1  # the refused value never left
+    finally:
+        commands.close()

@@ -503,7 +503,7 @@ def test_settings_the_page_has_no_control_for_are_listed_and_break_nothing(
     contract = (DASHBOARD / "js" / "contract.js").read_text()
     later = contract.replace('"calibrate"]', '"calibrate", "night_mode"]')
     assert later != contract
-    known = ("monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "calibrate")
+    known = ("monitoring", "frames", "alert_minutes", "sensitivity", "rotation", "cpu_budget", "calibrate")
     context = pages.context()
     context.route("**/js/contract.js", lambda route: route.fulfill(body=later, content_type="text/plain"))
     publisher = publisher_factory(web_mosquitto.port)
@@ -517,7 +517,7 @@ def test_settings_the_page_has_no_control_for_are_listed_and_break_nothing(
     expect(rows).to_have_count(len(settings))
     expect(rows.filter(has_text="Camera rotation")).to_contain_text("90° clockwise")
     expect(rows.filter(has_text="Night mode")).to_contain_text("not available")
-    # A control user gets the six controls the page knows, and none for the others.
+    # A control user gets a control for each setting the page knows, and none for the others.
     page.locator("#signin-btn").click()
     page.get_by_label("User name").fill("anna")
     page.get_by_label("Password").fill("any")

@@ -18,6 +18,7 @@
     alert_minutes: "Alert after",
     sensitivity: "Sensitivity",
     rotation: "Camera rotation",
+    cpu_budget: "CPU budget",
     calibrate: "Calibration",
   });
 
@@ -51,6 +52,7 @@
     if (name === "calibrate") return CALIBRATION_WORDS[value] || value;
     if (name === "sensitivity") return F.capitalise(value);
     if (name === "rotation") return rotationWords(value);
+    if (name === "cpu_budget") return `${value} of a core for the pose model`;
     return value;
   }
 
@@ -110,38 +112,41 @@
   }
 
   /**
-   * Alert after N minutes: a number field within the contract's bounds (app.js checks it before sending).
+   * A number within the contract's bounds, sent with Set (app.js checks it before sending): alert
+   * minutes, the CPU budget.
    * @param {string} id
+   * @param {DeskPulse.NumberSetting} setting
    * @returns {Control}
    */
-  function minutesControl(id) {
-    const inputId = `in-${id}-alert_minutes`;
+  function numberControl(id, setting) {
+    const limits = C.NUMBERS[setting];
+    const inputId = `in-${id}-${setting}`;
     const input = h("input", {
       id: inputId,
       type: "number",
-      inputmode: "numeric",
-      min: C.ALERT_MINUTES_MIN,
-      max: C.ALERT_MINUTES_MAX,
-      step: 1,
+      inputmode: limits.step < 1 ? "decimal" : "numeric",
+      min: limits.min,
+      max: limits.max,
+      step: limits.step,
       required: true,
       class: "input",
-      "aria-describedby": `st-${id}-alert_minutes`,
+      "aria-describedby": `st-${id}-${setting}`,
     });
-    const status = statusLine(id, "alert_minutes");
+    const status = statusLine(id, setting);
     return {
       row: h(
         "form",
-        { class: "control-row", dataset: { action: "alert-minutes", node: id }, novalidate: true },
-        h("label", { class: "control-label", for: inputId, text: "Alert after (minutes)" }),
+        { class: "control-row", dataset: { action: "number", setting, node: id }, novalidate: true },
+        h("label", { class: "control-label", for: inputId, text: limits.label }),
         h("span", { class: "inline" }, input, h("button", { type: "submit", class: "btn", text: "Set" })),
         status
       ),
       status,
       update(record, online) {
-        const minutes = settingValue(record, "alert_minutes");
-        if (document.activeElement !== input && minutes !== null && input.dataset.shown !== minutes) {
-          input.value = minutes;
-          input.dataset.shown = minutes;
+        const value = settingValue(record, setting);
+        if (document.activeElement !== input && value !== null && input.dataset.shown !== value) {
+          input.value = value;
+          input.dataset.shown = value;
         }
         input.disabled = !online;
       },
@@ -252,7 +257,8 @@
   const CONTROLS = Object.freeze({
     monitoring: switchControl,
     frames: switchControl,
-    alert_minutes: minutesControl,
+    alert_minutes: (id) => numberControl(id, "alert_minutes"),
+    cpu_budget: (id) => numberControl(id, "cpu_budget"),
     sensitivity: sensitivityControl,
     rotation: rotationControl,
     calibrate: calibrateControl,
