@@ -25,7 +25,7 @@ from edge_node.mqtt.discovery import discovery_cleanup, discovery_messages
 from edge_node.mqtt.topics import DiscoveryTopics, NodeTopics
 from edge_node.node.controller import Controller
 from edge_node.node.engine import STARTING_CAMERA, Estimator, PostureEngine
-from edge_node.node.health import ErrorLog, PipelineMetrics, Watchdog
+from edge_node.node.health import PROCESSING_FAILED, ErrorLog, FailingFrames, PipelineMetrics, Watchdog
 from edge_node.node.inbox import Connected, HaBirth, Inbox
 from edge_node.node.publisher import Link, Publisher
 from edge_node.node.settings import SettingsKeeper
@@ -95,6 +95,7 @@ class Node:
             posture_changed=lambda posture, now: self.publisher.events(tracker.observe(posture, now)),
         )
         self.errors = ErrorLog(mono=mono)
+        self.failing = FailingFrames(config.posture.unknown_after_s)
         self.metrics = PipelineMetrics()
         self.watchdog = Watchdog(capture, self._notifier, stall_s=config.camera.stall_s, mono=mono)
         self._camera_version = -1
@@ -265,13 +266,19 @@ class Node:
                     if self.settings.current.monitoring:
                         self.process(frame)
                 except InvalidFrame as exc:
-                    self.errors.report("checking a frame", exc)
+                    self._frame_failed("checking a frame", exc)
                 except Exception as exc:
-                    self.errors.report("processing a frame", exc)
+                    self._frame_failed("processing a frame", exc)
             try:
                 self.tick(self._clock())
             except Exception as exc:
                 self.errors.report("housekeeping", exc)
+
+    def _frame_failed(self, where: str, exc: Exception) -> None:
+        """Log it (bounded); once frames have failed for unknown_after_s, publish `unknown` and why."""
+        self.errors.report(where, exc)
+        if self.failing.failed(self._mono(), self.metrics.processed_total):
+            self.engine.force("unknown", self._clock(), reason=PROCESSING_FAILED)
 
     def shutdown(self) -> None:
         """Release the camera and clear what must not outlive the node."""
