@@ -196,6 +196,38 @@ def _soak(s: dict[str, Any]) -> str:
     )
 
 
+def _writes(w: dict[str, Any]) -> str:
+    node, logs, broker = w["node"], w["log"], w["mosquitto"]
+    rows = [
+        [
+            "node: written to storage (write_bytes)",
+            f"{node['write_bytes']} B in {w['minutes']} min",
+            node["write_mb_per_day"],
+            f"{node['syscw']} write calls; data dir on {w['file_system']}",
+        ],
+        [
+            "node: passed to write() (wchar)",
+            f"{node['wchar']} B",
+            node["wchar_mb_per_day"],
+            "page cache included",
+        ],
+        [
+            "node: log at the default level",
+            f"{logs['bytes']} B, {logs['lines']} lines",
+            logs["mb_per_day"],
+            "to a pipe, as under systemd",
+        ],
+        [
+            "mosquitto: persistence (repository mosquitto.conf)",
+            f"{broker['save_write_bytes']} B a save, mosquitto.db {broker['db_bytes']} B",
+            broker["mb_per_day"],
+            f"{broker['saves_per_day']} saves a day (autosave_interval {broker['autosave_interval_s']:g} s)",
+        ],
+    ]
+    files = ", ".join(f"{name} {size} B" for name, size in node["data_dir_files"].items())
+    return f"{table(['what', 'measured', 'MB/day', 'notes'], rows)}\n\nData dir after the run: {files}"
+
+
 def budgets(results: dict[str, Any]) -> str:
     """One line per budget: measured figure and verdict."""
     rows = []
@@ -260,7 +292,30 @@ def budgets(results: dict[str, Any]) -> str:
                 verdict(s["met"]),
             ]
         )
-    for name in ("pipeline", "latency", "fanout", "frames", "soak"):
+    w = results.get("writes")
+    if w and "error" not in w:
+        rows.append(
+            [
+                f"node writes ≤ 20 MB/day at the defaults ({w['minutes']} min)",
+                f"{w['node']['write_mb_per_day']} MB/day (wchar {w['node']['wchar_mb_per_day']} MB/day)",
+                verdict(w["node"]["write_mb_per_day"] <= 20.0),
+            ]
+        )
+        rows.append(
+            [
+                "log ≤ 1 MB/day at the default level",
+                f"{w['log']['mb_per_day']} MB/day ({w['log']['lines']} lines in {w['minutes']} min)",
+                verdict(w["log"]["mb_per_day"] <= 1.0),
+            ]
+        )
+        rows.append(
+            [
+                "mosquitto persistence (not a budget)",
+                f"{w['mosquitto']['mb_per_day']} MB/day",
+                "-",
+            ]
+        )
+    for name in ("pipeline", "latency", "fanout", "frames", "soak", "writes"):
         if name in results and "error" in results[name]:
             rows.append([name, results[name]["error"], "error"])
     return table(["budget", "measured", "verdict"], rows)
@@ -284,6 +339,7 @@ def render(results: dict[str, Any]) -> str:
         "fanout": _fanout,
         "frames": _frames,
         "soak": _soak,
+        "writes": _writes,
     }
     titles = {
         "pipeline": "Pipeline (fps)",
@@ -291,6 +347,7 @@ def render(results: dict[str, Any]) -> str:
         "fanout": "Fan-out: WebSocket subscribers on mosquitto",
         "frames": "Frames at the defaults",
         "soak": "Soak",
+        "writes": "Writes to storage per day (extrapolated from the measured window)",
     }
     for name, render_section in sections.items():
         data = results.get(name)
