@@ -175,7 +175,8 @@ def test_the_daemon_keeps_its_totals_through_a_kill_and_a_restart(
         daemon = daemon_factory(
             "--source", str(photos["astronaut"]), "--loop", "--node-id", "stats1",
             "--data-dir", str(data_dir), "--mqtt-port", str(port), "--ws-port", str(free_port()),
-            "--http-port", str(free_port()), env=UTC_ENV, name=name,
+            "--http-port", str(free_port()), env={**UTC_ENV, "DESKPULSE_STATS__FLUSH_INTERVAL_S": "5"},
+            name=name,
         )  # fmt: skip
         wait_port(port, 90)
         return daemon, watcher_factory(port, ("deskpulse/stats1/stats", "deskpulse/stats1/history"))

@@ -3,7 +3,7 @@
 The node calls `Tracker.observe(posture, now)` several times a second. Time since the previous call
 is credited to the previous posture on the local day(s) it fell in; the alert timer, the daily
 summary and day rollovers are driven from the same call. Totals live in the ledger and are handed to
-the stats writer in batches (every few seconds, at day changes and on close). The rules are
+the stats writer in batches (every `stats.flush_interval_s`, at day changes and on close). The rules are
 documented in docs/stats.md; the pure ones live in `edge_node.stats.rules`.
 """
 
@@ -37,7 +37,6 @@ from edge_node.vocabulary import Posture
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S: Final = 5.0
 MAX_GAP_S: Final = 60.0  # longer between two observations: a clock change or a stall, not counted
 MIN_VALID_EPOCH: Final = 1_577_836_800.0  # 2020-01-01: earlier means the clock is not set yet (no RTC)
 HISTORY_DAYS: Final = 7
@@ -56,12 +55,12 @@ class Tracker:
         writer: StatsWriter,
         timezone: str | tzinfo | None = None,
         clock: Callable[[], float] = time.time,
-        flush_interval_s: float = FLUSH_INTERVAL_S,
+        flush_interval_s: float | None = None,
     ) -> None:
         self._node_id = node_id
         self._stats = stats
         self._clock = clock
-        self._flush_interval_s = flush_interval_s
+        self._flush_interval_s = stats.flush_interval_s if flush_interval_s is None else flush_interval_s
         self.calendar = calendar_for(timezone if timezone is not None else alerts.timezone)
         self._days = DaySplitter(self.calendar)
         self._timer = AlertTimer(
@@ -274,7 +273,7 @@ def open_tracker(
     data_dir: Path | None,
     timezone: str | tzinfo | None = None,
     clock: Callable[[], float] = time.time,
-    flush_interval_s: float = FLUSH_INTERVAL_S,
+    flush_interval_s: float | None = None,
     background_writes: bool = True,
 ) -> Tracker:
     """A tracker on `<data_dir>/stats.sqlite3` (in memory without a data dir) with its writer thread."""
