@@ -6,7 +6,6 @@ node keeps running.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -48,11 +47,19 @@ class JsonStore:
             return model.model_validate(json.loads(text))
         except (ValueError, ValidationError) as exc:
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            log.warning(
-                "%s is not valid (%s); moved it to %s and using defaults", path, _first_line(exc), aside
-            )
-            with contextlib.suppress(OSError):
+            try:
                 path.replace(aside)
+            except OSError as moving:
+                log.warning(
+                    "%s is not valid (%s); using defaults (cannot move it aside: %s)",
+                    path,
+                    _first_line(exc),
+                    moving.strerror or moving,
+                )
+            else:
+                log.warning(
+                    "%s is not valid (%s); moved it to %s and using defaults", path, _first_line(exc), aside
+                )
             return None
 
     def save(self, name: str, value: BaseModel) -> None:

@@ -164,7 +164,14 @@ class Controller:
             self._calibration_failed(str(exc))
             return
         self.baseline = baseline
-        self._store.save(CALIBRATION_FILE, baseline)
+        try:
+            self._store.save(CALIBRATION_FILE, baseline)
+        except OSError as exc:
+            log.error(
+                "cannot save the calibration in %s (%s); it holds until the node restarts",
+                self._store.path(CALIBRATION_FILE),
+                exc.strerror or exc,
+            )
         log.info("calibrated from %d frames: %s", baseline.frames, baseline.measures)
         self._publisher.event(
             "calibrated",

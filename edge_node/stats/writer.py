@@ -6,13 +6,14 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from typing import Final
 
 from edge_node.stats.store import Batch, StatsStore, describe
 
 log = logging.getLogger(__name__)
 
-FAILURE_LOG_INTERVAL_S: Final = 600.0
+FAILURE_LOG_INTERVAL_S: Final = 60.0  # one line a minute while writes fail, never one per write
 
 
 class StatsWriter:
@@ -22,8 +23,12 @@ class StatsWriter:
     A failed write keeps its rows for the next attempt.
     """
 
-    def __init__(self, store: StatsStore, *, background: bool = True) -> None:
+    def __init__(
+        self, store: StatsStore, *, background: bool = True, mono: Callable[[], float] = time.monotonic
+    ) -> None:
         self._store = store
+        self._mono = mono
+        self.failures = 0
         self._pending = Batch()
         self._cond = threading.Condition()
         self._busy = False
@@ -103,20 +108,31 @@ class StatsWriter:
             self._report_failure(exc)
         else:
             if self._failing_since is not None:
-                log.info("stats database writable again; wrote the rows kept since the failure")
+                log.info(
+                    "%s writable again after %.0f s; wrote the statistics kept in memory meanwhile",
+                    self._store.where,
+                    self._mono() - self._failing_since,
+                )
                 self._failing_since = None
+                self._last_failure_log = None
+                self.failures = 0
         finally:
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
 
     def _report_failure(self, exc: sqlite3.Error) -> None:
-        now = time.monotonic()
+        now = self._mono()
+        self.failures += 1
         if self._failing_since is None:
             self._failing_since = now
         if self._last_failure_log is None or now - self._last_failure_log >= FAILURE_LOG_INTERVAL_S:
             self._last_failure_log = now
             log.error(
-                "cannot write the stats database (%s); keeping today's totals in memory and retrying",
+                "cannot write the %s (%s; failing for %.0f s, %d attempts); the statistics are kept in "
+                "memory and written as soon as it works again",
+                self._store.where,
                 describe(exc),
+                now - self._failing_since,
+                self.failures,
             )
