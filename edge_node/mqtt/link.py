@@ -64,6 +64,10 @@ class LinkError(EdgeNodeError):
     """The link cannot be set up (e.g. unreadable TLS files)."""
 
 
+class BrokerUnreachable(LinkError):
+    """Nothing answered at the broker's address (refused, unknown host, timed out): not a TLS problem."""
+
+
 MqttProtocol = Literal["auto", "5", "3.1.1"]
 CommandHandler = Callable[[str, bytes, bool], None]
 
@@ -100,6 +104,51 @@ def tool_client(address: BrokerAddress, tls: TlsOptions | None = None) -> paho.C
     3.1.1 because both mosquitto and the embedded amqtt speak it.
     """
     return new_client(address, tls=tls)
+
+
+TOOL_ANSWER_TIMEOUT_S = 10.0
+
+
+def connect_tool(
+    address: BrokerAddress, tls: TlsOptions | None = None, *, timeout: float = TOOL_ANSWER_TIMEOUT_S
+) -> paho.Client:
+    """A tool client the broker has accepted (CONNACK), its network loop running; raise LinkError.
+
+    The error is one line for a person: unreadable TLS files, a broker that cannot be reached or
+    whose certificate fails, one that refuses the user name or password, or one that never answers.
+    """
+    client = tool_client(address, tls)
+    answered = threading.Event()
+    outcome: list[str] = []
+
+    def on_connect(_c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            outcome.append(describe_refusal(address, reason))
+        answered.set()
+
+    def on_disconnect(_c: paho.Client, _u: Any, _f: Any, _reason: Any, _p: Any) -> None:
+        if not answered.is_set():
+            outcome.append(f"broker {address.redacted()} closed the connection before accepting it")
+            answered.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    try:
+        client.connect(address.host, address.port, keepalive=30)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        why = f"cannot connect to broker {address.redacted()}: {describe_connect_error(exc)}"
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError | ValueError):
+            raise LinkError(why) from exc
+        raise BrokerUnreachable(why) from exc
+    client.loop_start()
+    if not answered.wait(timeout):
+        outcome.append(f"broker {address.redacted()} did not answer within {timeout:.0f} s")
+    if outcome:
+        client.loop_stop()
+        with contextlib.suppress(OSError):
+            client.disconnect()
+        raise LinkError(outcome[0])
+    return client
 
 
 class Outbox:
