@@ -347,3 +347,35 @@ def test_the_daemon_on_a_full_data_dir_runs_on_and_a_kill_loses_at_most_the_flus
         assert stored.good_s + stored.bad_s + stored.away_s + stored.unknown_s >= published_total(final) - 0.5
         assert second.log().count("cannot write the stats database") == 1
         assert "writable again" in second.log()
+
+
+@needs_mounting
+@pytest.mark.slow
+def test_the_daemon_on_a_card_gone_read_only_runs_on_with_one_line(
+    tmp_path: Path, photos: dict[str, Path], daemon_factory: Callable[..., Daemon], mosquitto: Mosquitto
+) -> None:
+    data_dir = tmp_path / "data"
+    with failing_ext4(data_dir) as fail:
+        watcher = Watcher(mosquitto.port, ("deskpulse/readonly/stats",)).wait_connected()
+        try:
+            daemon = daemon_factory(
+                "--source", str(photos["astronaut"]), "--loop", "--node-id", "readonly", "--broker",
+                mosquitto.url, "--data-dir", str(data_dir), env=NODE_ENV,
+            )  # fmt: skip
+            watcher.wait_for("deskpulse/readonly/stats", lambda m: published_total(m) > 0, timeout=90)
+            wait_until(lambda: read_journal(data_dir / JOURNAL_FILE)[1], 30, what="the first journal entry")
+            fail()
+            failed_at = time.time()
+            time.sleep(6 * FLUSH_S)  # six failing writes
+            before = published_total(watcher.on("deskpulse/readonly/stats")[-1])
+            time.sleep(3)
+            after = watcher.on("deskpulse/readonly/stats")[-1]
+            assert after.at > failed_at + 6 * FLUSH_S and published_total(after) > before  # still counting
+            assert daemon.alive()
+            assert daemon.terminate() == 0
+        finally:
+            watcher.close()
+    lines = [line for line in daemon.log().splitlines() if "cannot write the stats" in line]
+    assert len(lines) == 1, lines  # half a minute of failing writes: one line
+    assert "Read-only file system" in lines[0]
+    assert "Traceback" not in daemon.log()
