@@ -202,3 +202,16 @@ def test_failing_frames_say_so_once_after_the_hold_and_rearm_after_a_good_frame(
     assert failing.failed(10.0, processed_total=6) is False  # a frame went through: a new run
     assert failing.failed(12.9, processed_total=6) is False
     assert failing.failed(13.0, processed_total=6) is True
+
+
+def test_publishes_the_link_cannot_queue_log_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    import paho.mqtt.client as paho
+
+    from edge_node.mqtt.link import PublishFailures
+
+    failures = PublishFailures()
+    with caplog.at_level(logging.ERROR, logger="edge_node.mqtt.link"):
+        for _ in range(1_000):  # a broker that stopped reading: paho's queue is full for every message
+            failures.report("deskpulse/desk/state", paho.MQTT_ERR_QUEUE_SIZE)
+    assert failures.count == 1_000
+    assert len(caplog.records) == 1 and "failed so far" in caplog.records[0].getMessage()

@@ -191,6 +191,25 @@ class Outbox:
         ]
 
 
+class PublishFailures:
+    """Counts publishes paho refused and logs one line a minute at most (a full send queue would
+    otherwise log every state and frame)."""
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self._interval_s = interval_s
+        self._logged_at: float | None = None
+        self.count = 0
+
+    def report(self, topic: str, rc: int) -> None:
+        """One more failed publish."""
+        self.count += 1
+        now = time.monotonic()
+        if self._logged_at is not None and now - self._logged_at < self._interval_s:
+            return
+        self._logged_at = now
+        log.error("publish to %s failed: %s (%d failed so far)", topic, paho.error_string(rc), self.count)
+
+
 class MqttLink:
     """A self-reconnecting MQTT connection that keeps the node's retained topics correct."""
 
@@ -230,6 +249,7 @@ class MqttLink:
         self._failed_attempts = 0
         self._socket_opened_at: float | None = None
         self._answered = False  # the broker sent a CONNACK on the current socket
+        self._publish_failures = PublishFailures()
         if self._tls:
             self._make_client(self._protocol)  # fail early on unreadable TLS files
 
@@ -305,7 +325,7 @@ class MqttLink:
             message.topic, message.payload, qos=message.qos, retain=message.retain, properties=properties
         )
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
-            log.error("publish to %s failed: %s", message.topic, paho.error_string(info.rc))
+            self._publish_failures.report(message.topic, info.rc)
         elif info.rc == paho.MQTT_ERR_SUCCESS and message.retain and not message.payload:
             # An empty retained message deletes the retained one; sent once, it has done its job
             # (re-sending a cleared discovery config makes Home Assistant warn on every restart).
