@@ -219,3 +219,27 @@ def test_the_node_through_a_backward_jump_keeps_its_heartbeat_and_its_judgement(
     today = desk.tracker.today(desk.wall[0])
     # 47 s before the step, 95 s after it, and bad held for away_after_s once nobody was there.
     assert today.bad_s == pytest.approx(47.0 + 95.0 + desk.config.posture.away_after_s, abs=0.5)
+
+
+def test_calibration_and_the_home_assistant_republish_are_timed_on_the_monotonic_clock(
+    tmp_path: Path, close_after: list[TwoClockDesk]
+) -> None:
+    desk = TwoClockDesk(tmp_path, utc(MONDAY, 15), homeassistant={"enabled": True})
+    close_after.append(desk)
+    calibrate_s = desk.config.posture.calibrate_s
+    desk.estimator.pose = GOOD
+    desk.frames(2)
+    for step in (-3 * HOUR, 8 * HOUR):  # neither prolongs a calibration by hours nor cuts it short
+        desk.node.on_message("deskpulse/desk/calibrate/set", b"PRESS", False)
+        desk.frames(1)
+        desk.jump(step)
+        desk.frames(calibrate_s - 1.5)
+        assert desk.link.text("calibrate/state") == "calibrating"
+        desk.frames(1)
+        assert desk.link.text("calibrate/state") == "calibrated"
+    assert len(desk.link.events("calibrated")) == 2
+    desk.node.on_message("homeassistant/status", b"online", False)
+    desk.frames(0.5)
+    desk.jump(-3 * HOUR)
+    desk.frames(5)  # Home Assistant came online: discovery and state again within 1-5 s
+    assert desk.link.republished == 1

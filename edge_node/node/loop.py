@@ -93,6 +93,7 @@ class Node:
             store=store,
             publish_state=lambda now, force: self.publish_state(now, force=force),
             posture_changed=lambda posture, now: self.publisher.events(tracker.observe(posture, now)),
+            mono=mono,
         )
         self.errors = ErrorLog(mono=mono)
         self.failing = FailingFrames(config.posture.unknown_after_s)
@@ -201,7 +202,7 @@ class Node:
     def _drain_inbox(self, now: float) -> None:
         for item in self.inbox.drain():
             if isinstance(item, HaBirth):
-                self._republish_at = now + self._rng.uniform(*HA_REPUBLISH_DELAY_S)
+                self._republish_at = self._mono() + self._rng.uniform(*HA_REPUBLISH_DELAY_S)
             elif isinstance(item, Connected):
                 if self.publisher.info_outdated():
                     self.publish_info()
@@ -245,7 +246,7 @@ class Node:
             self.publish_stats(now)
         if "history" in dirty or self.publisher.history_due(now):
             self.publisher.history(self._tracker.history(now))
-        if self._republish_at is not None and now >= self._republish_at:
+        if self._republish_at is not None and self._mono() >= self._republish_at:
             self._republish_at = None
             log.info("Home Assistant came online; republishing discovery and state")
             self.publisher.link.republish()
