@@ -1,7 +1,8 @@
 """(f) Writes: what the node and the broker write to storage per day at steady state, at the defaults.
 
 The real daemon runs at its defaults on a photo (a person at the desk) against the repository's
-mosquitto.conf (persistence on), for a few minutes after a warm-up. Measured and extrapolated to 24 h:
+mosquitto.conf (persistence on), for a few minutes after a 90 s warm-up (past the node's first SQLite
+commit; a window of an hour also holds one of the hourly ones). Measured and extrapolated to 24 h:
 
 - the node's own writes: `write_bytes` of /proc/<pid>/io (bytes it caused to be written to the block
   device: the statistics database and its WAL, settings; an SD card sees these), and `wchar` (every
