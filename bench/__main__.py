@@ -48,14 +48,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         dest="profile",
         action="store_const",
         const="quick",
-        help="about three minutes (the default)",
+        help="about seven minutes (the default)",
     )
     mode.add_argument(
         "--full",
         dest="profile",
         action="store_const",
         const="full",
-        help="the docs/benchmarks.md figures, about 40 minutes",
+        help="the docs/benchmarks.md figures, about 55 minutes",
     )
     parser.set_defaults(profile="quick")
     parser.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
