@@ -19,15 +19,23 @@ from bench.common import ROOT, load_photos, machine, scratch
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("pipeline", "latency", "fanout", "frames", "soak")
+SECTIONS = ("pipeline", "latency", "fanout", "frames", "soak", "writes")
 PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"seconds": 3.0, "latency_s": 6.0, "fanout": "10,100", "fanout_s": 4.0, "soak_min": 0.5},
+    "quick": {
+        "seconds": 3.0,
+        "latency_s": 6.0,
+        "fanout": "10,100",
+        "fanout_s": 4.0,
+        "soak_min": 0.5,
+        "writes_min": 2.0,
+    },
     "full": {
         "seconds": 20.0,
         "latency_s": 30.0,
         "fanout": "0,10,100,1000",
         "fanout_s": 20.0,
         "soak_min": 30.0,
+        "writes_min": 10.0,
     },
 }
 
@@ -40,14 +48,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         dest="profile",
         action="store_const",
         const="quick",
-        help="about three minutes (the default)",
+        help="about seven minutes (the default)",
     )
     mode.add_argument(
         "--full",
         dest="profile",
         action="store_const",
         const="full",
-        help="the docs/benchmarks.md figures, about 40 minutes",
+        help="the docs/benchmarks.md figures, about 55 minutes",
     )
     parser.set_defaults(profile="quick")
     parser.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
@@ -57,6 +65,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--fanout-seconds", type=float, help="fan-out: measuring window per count")
     parser.add_argument("--soak-minutes", type=float, help="soak: how long (30 for the README figure)")
     parser.add_argument("--soak-interval", type=float, default=None, help="soak: seconds between samples")
+    parser.add_argument("--writes-minutes", type=float, help="writes: minutes measured after the warm-up")
     parser.add_argument("--no-shared", action="store_true", help="only the photos scikit-image ships")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes")
     return parser.parse_args(argv)
@@ -81,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = [int(n) for n in (args.fanout or profile["fanout"]).split(",")]
     soak_min = args.soak_minutes if args.soak_minutes is not None else profile["soak_min"]
     soak_interval = args.soak_interval or (5.0 if soak_min >= 5 else 1.0)
+    writes_min = args.writes_minutes or profile["writes_min"]
 
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -93,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["photos"] = len(photos)
     started = time.monotonic()
     with scratch("deskpulse-bench-") as workdir:
-        from bench import fanout, frames, latency, pipeline, soak
+        from bench import fanout, frames, latency, pipeline, soak, writes
         from tests.support import Mosquitto
 
         video: Path | None = None
@@ -136,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if video is not None:
             section("frames", lambda: frames.run(workdir / "frames", photos, video, max(seconds, 10.0)))
             section("soak", lambda: soak.run(workdir / "soak", video, soak_min, soak_interval))
+        section("writes", lambda: writes.run(workdir / "writes", photos, writes_min))
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     path = _save(args.out, results)
     print(report.render(results))

@@ -196,6 +196,46 @@ def _soak(s: dict[str, Any]) -> str:
     )
 
 
+def _writes(w: dict[str, Any]) -> str:
+    node, logs, broker = w["node"], w["log"], w["mosquitto"]
+    device = node.get("device_bytes")
+    rows = [
+        [
+            "node: write_bytes (/proc/<pid>/io)",
+            f"{node['write_bytes']} B in {w['minutes']} min",
+            node["write_mb_per_day"],
+            f"{node['syscw']} write calls; data dir on {w['file_system']}",
+        ],
+        [
+            "node: bytes that reached its own ext4 (data + fs journal)",
+            "-" if device is None else f"{device} B",
+            node.get("device_mb_per_day"),
+            "loop device, as root; what an SD card is asked to write",
+        ],
+        ["node: wchar (page cache included)", f"{node['wchar']} B", node["wchar_mb_per_day"], ""],
+        [
+            "node: log at the default level",
+            f"{logs['bytes']} B, {logs['lines']} lines",
+            logs["mb_per_day"],
+            "to a pipe, as under systemd",
+        ],
+        [
+            "mosquitto: persistence, write_bytes (repository mosquitto.conf)",
+            f"{broker['save_write_bytes']} B a save, mosquitto.db {broker['db_bytes']} B",
+            broker["mb_per_day"],
+            f"{broker['saves_per_day']} saves a day (autosave_interval {broker['autosave_interval_s']:g} s)",
+        ],
+        [
+            "mosquitto: persistence, bytes that reached its ext4",
+            "-" if broker.get("save_device_bytes") is None else f"{broker['save_device_bytes']} B a save",
+            broker.get("device_mb_per_day"),
+            "",
+        ],
+    ]
+    files = ", ".join(f"{name} {size} B" for name, size in node["data_dir_files"].items())
+    return f"{table(['what', 'measured', 'MB/day', 'notes'], rows)}\n\nData dir after the run: {files}"
+
+
 def budgets(results: dict[str, Any]) -> str:
     """One line per budget: measured figure and verdict."""
     rows = []
@@ -260,7 +300,34 @@ def budgets(results: dict[str, Any]) -> str:
                 verdict(s["met"]),
             ]
         )
-    for name in ("pipeline", "latency", "fanout", "frames", "soak"):
+    w = results.get("writes")
+    if w and "error" not in w:
+        node = w["node"]
+        device = node.get("device_mb_per_day")
+        on_device = "" if device is None else f"; {device} MB/day reached the device"
+        rows.append(
+            [
+                f"node writes ≤ 20 MB/day at the defaults ({w['minutes']} min)",
+                f"write_bytes {node['write_mb_per_day']} MB/day{on_device}",
+                verdict(max(node["write_mb_per_day"], device or 0.0) <= 20.0),
+            ]
+        )
+        rows.append(
+            [
+                "log ≤ 1 MB/day at the default level",
+                f"{w['log']['mb_per_day']} MB/day ({w['log']['lines']} lines in {w['minutes']} min)",
+                verdict(w["log"]["mb_per_day"] <= 1.0),
+            ]
+        )
+        rows.append(
+            [
+                "mosquitto persistence (not a budget)",
+                f"write_bytes {w['mosquitto']['mb_per_day']} MB/day; "
+                f"device {w['mosquitto'].get('device_mb_per_day')} MB/day",
+                "-",
+            ]
+        )
+    for name in ("pipeline", "latency", "fanout", "frames", "soak", "writes"):
         if name in results and "error" in results[name]:
             rows.append([name, results[name]["error"], "error"])
     return table(["budget", "measured", "verdict"], rows)
@@ -284,6 +351,7 @@ def render(results: dict[str, Any]) -> str:
         "fanout": _fanout,
         "frames": _frames,
         "soak": _soak,
+        "writes": _writes,
     }
     titles = {
         "pipeline": "Pipeline (fps)",
@@ -291,6 +359,7 @@ def render(results: dict[str, Any]) -> str:
         "fanout": "Fan-out: WebSocket subscribers on mosquitto",
         "frames": "Frames at the defaults",
         "soak": "Soak",
+        "writes": "Writes to storage per day (extrapolated from the measured window)",
     }
     for name, render_section in sections.items():
         data = results.get(name)

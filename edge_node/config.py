@@ -281,6 +281,12 @@ class StatsConfig(Section):
     goal: float = Field(80.0, ge=1, le=100, description="Score (%) that counts a day toward a streak")
     retention_days: int = Field(90, ge=7, le=3650, description="Days kept in the store")
     publish_interval_s: float = Field(30.0, ge=1, le=30, description="`stats` at most this often")
+    flush_interval_s: float = Field(
+        60.0,
+        ge=5,
+        le=600,
+        description="Statistics are written to the data dir this often; a power cut loses at most this much",
+    )
 
 
 class HomeAssistantConfig(Section):

@@ -6,7 +6,7 @@ node keeps running.
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import json
 import logging
 import os
@@ -48,11 +48,19 @@ class JsonStore:
             return model.model_validate(json.loads(text))
         except (ValueError, ValidationError) as exc:
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            log.warning(
-                "%s is not valid (%s); moved it to %s and using defaults", path, _first_line(exc), aside
-            )
-            with contextlib.suppress(OSError):
+            try:
                 path.replace(aside)
+            except OSError as moving:
+                log.warning(
+                    "%s is not valid (%s); using defaults (cannot move it aside: %s)",
+                    path,
+                    _first_line(exc),
+                    moving.strerror or moving,
+                )
+            else:
+                log.warning(
+                    "%s is not valid (%s); moved it to %s and using defaults", path, _first_line(exc), aside
+                )
             return None
 
     def save(self, name: str, value: BaseModel) -> None:
@@ -93,13 +101,21 @@ def lock_data_dir(data_dir: Path) -> int:
     import fcntl
 
     path = data_dir / "node.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.EROFS or not path.exists():
+            raise
+        fd = os.open(path, os.O_RDONLY)  # a card gone read-only: still one node, statistics in memory
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
         os.close(fd)
         raise DataDirBusy(f"another deskpulse-edge (pid {holder}) is using it") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass  # a full or read-only disk: the lock holds without the pid written in it
     return fd

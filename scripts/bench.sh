@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install if needed, then run the benchmarks: scripts/bench.sh [--quick | --full] [options]
-# --quick (default) takes about three minutes; --full about 40 (a 30-minute soak).
+# --quick (default) takes about seven minutes; --full about 55 (a 30-minute soak).
 # Tables go to the terminal, JSON to bench/results/. `scripts/bench.sh --help` lists the options.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -15,6 +15,7 @@ import pytest
 from edge_node.cli import main
 from edge_node.config import AlertsConfig, StatsConfig
 from edge_node.payloads import Stats
+from edge_node.stats.journal import JOURNAL_FILE, with_journal
 from edge_node.stats.store import FILE_NAME, StoreError, read_snapshot
 from edge_node.stats.tracker import open_tracker
 from edge_node.vocabulary import Posture
@@ -175,14 +176,16 @@ def test_the_daemon_keeps_its_totals_through_a_kill_and_a_restart(
         daemon = daemon_factory(
             "--source", str(photos["astronaut"]), "--loop", "--node-id", "stats1",
             "--data-dir", str(data_dir), "--mqtt-port", str(port), "--ws-port", str(free_port()),
-            "--http-port", str(free_port()), env=UTC_ENV, name=name,
+            "--http-port", str(free_port()), env={**UTC_ENV, "DESKPULSE_STATS__FLUSH_INTERVAL_S": "5"},
+            name=name,
         )  # fmt: skip
         wait_port(port, 90)
         return daemon, watcher_factory(port, ("deskpulse/stats1/stats", "deskpulse/stats1/history"))
 
     def stored_today() -> float:
         try:
-            day = read_snapshot(data_dir / FILE_NAME).days.get(utc_today().date().isoformat())
+            stored = with_journal(read_snapshot(data_dir / FILE_NAME), data_dir / JOURNAL_FILE)
+            day = stored.days.get(utc_today().date().isoformat())
         except StoreError:
             return 0.0
         return 0.0 if day is None else day.good_s + day.bad_s + day.away_s + day.unknown_s

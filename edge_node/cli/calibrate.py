@@ -13,7 +13,7 @@ import paho.mqtt.client as paho
 
 from edge_node.cli.common import add_config_arguments, config_from_args, tool_logging
 from edge_node.config import BrokerAddress, Config
-from edge_node.mqtt.link import TlsOptions, tool_client
+from edge_node.mqtt.link import BrokerUnreachable, LinkError, TlsOptions, connect_tool
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ HOW_TO_SIT = """How to sit while it records:
   - facing the camera as you usually do, with your head and shoulders (upper arms too, for a
     camera in front of you) in the picture;
   - still, until it says it is done."""
+EXIT_BROKER = 2  # as the node: one line on stderr, exit code 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +41,11 @@ def main(args: argparse.Namespace) -> int:
     tool_logging(config)
     address = config.tool_address()
     if not args.local:
-        result = _calibrate_remote(config, address)
+        try:
+            result = _calibrate_remote(config, address)
+        except LinkError as exc:
+            print(f"deskpulse-edge calibrate: {exc} (--local: the camera here)", file=sys.stderr)
+            return EXIT_BROKER
         if result is not None:
             return result
         print(
@@ -50,7 +55,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _calibrate_remote(config: Config, address: BrokerAddress) -> int | None:
-    """Press calibrate on the running node and wait for its answer; None if the node is not online."""
+    """Press calibrate on the running node and wait for its answer; None if the node is not online.
+
+    Raise LinkError when the broker cannot be used (TLS, credentials, or a configured broker that
+    cannot be reached): calibrating with the camera here would then be a guess, not what was asked.
+    """
     from edge_node.mqtt.topics import NodeTopics
 
     topics = NodeTopics(config.node_id)
@@ -71,14 +80,14 @@ def _calibrate_remote(config: Config, address: BrokerAddress) -> int | None:
             answer.append(event)
             answered.set()
 
-    client = tool_client(address, TlsOptions.from_config(config.mqtt))
-    client.on_message = on_message
     try:
-        client.connect(address.host, address.port, keepalive=30)
-    except OSError:
-        return None
+        client = connect_tool(address, TlsOptions.from_config(config.mqtt))
+    except BrokerUnreachable:
+        if config.mqtt.address() is None:
+            return None  # no broker configured and the embedded one is not up: no node is running here
+        raise
+    client.on_message = on_message
     client.subscribe([(topics.availability, 1), (topics.event, 1)])
-    client.loop_start()
     try:
         if not online.wait(ONLINE_WAIT_S):
             return None

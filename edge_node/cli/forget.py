@@ -16,7 +16,7 @@ from edge_node.cli.common import add_config_arguments, config_from_args, tool_lo
 from edge_node.config import BrokerAddress, Config
 from edge_node.datadir import JsonStore
 from edge_node.mqtt.discovery import DISCOVERY_FILE, PublishedDiscovery, discovery_topics
-from edge_node.mqtt.link import TlsOptions, tool_client
+from edge_node.mqtt.link import LinkError, TlsOptions, connect_tool
 from edge_node.mqtt.topics import DiscoveryTopics, NodeTopics
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ CONNECT_TIMEOUT_S = 10.0
 QUIET_S = 0.7
 COLLECT_MAX_S = 10.0
 PUBLISH_TIMEOUT_S = 10.0
-EXIT_BROKER = 1
+EXIT_BROKER = 2  # as the node: one line on stderr, exit code 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +66,11 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
     recorded = store.load(DISCOVERY_FILE, PublishedDiscovery)
     seen = Retained()
 
-    client = tool_client(address, TlsOptions.from_config(config.mqtt))
+    try:
+        client = connect_tool(address, TlsOptions.from_config(config.mqtt), timeout=CONNECT_TIMEOUT_S)
+    except LinkError as exc:
+        print(f"deskpulse-edge forget: {exc}", file=sys.stderr)
+        return EXIT_BROKER
 
     def on_message(_c: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
         """Record retained, non-empty messages (paho's network thread)."""
@@ -86,19 +90,13 @@ def forget(config: Config, address: BrokerAddress, *, keep_state: bool = False) 
     client.on_message = on_message
     client.on_subscribe = on_subscribe
     try:
-        client.connect(address.host, address.port, keepalive=30)
-    except OSError as exc:
-        print(f"deskpulse-edge forget: cannot reach the broker {address.redacted()}: {exc}", file=sys.stderr)
-        return EXIT_BROKER
-    client.loop_start()
-    try:
         filters = [discovery.device_config, discovery.component_config("+", "+")]
         filters.append(node.availability if keep_state else node.everything)
         result, _mid = client.subscribe([(topic, 1) for topic in filters])
         if result != paho.MQTT_ERR_SUCCESS or not seen.subscribed.wait(CONNECT_TIMEOUT_S):
             print(
-                f"deskpulse-edge forget: the broker {address.redacted()} did not accept the connection "
-                "(check the broker URL, user name and password)",
+                f"deskpulse-edge forget: the broker {address.redacted()} did not confirm the subscription "
+                f"within {CONNECT_TIMEOUT_S:.0f} s",
                 file=sys.stderr,
             )
             return EXIT_BROKER

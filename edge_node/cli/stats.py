@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from edge_node.cli.common import add_config_arguments, config_from_args
 from edge_node.payloads import DayTotals
 from edge_node.stats.days import calendar_for
+from edge_node.stats.journal import JOURNAL_FILE, with_journal
 from edge_node.stats.rules import (
     META_FINALIZED,
     META_NODE,
@@ -110,7 +111,8 @@ def main(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     path = config.data_dir / FILE_NAME
     try:
-        snapshot = read_snapshot(path)
+        # The minute journal beside it holds the last minutes not yet in the database.
+        snapshot = with_journal(read_snapshot(path), config.data_dir / JOURNAL_FILE)
     except StoreError as exc:
         print(f"deskpulse-edge stats: {exc}", file=sys.stderr)
         return 1

@@ -64,6 +64,10 @@ class LinkError(EdgeNodeError):
     """The link cannot be set up (e.g. unreadable TLS files)."""
 
 
+class BrokerUnreachable(LinkError):
+    """Nothing answered at the broker's address (refused, unknown host, timed out): not a TLS problem."""
+
+
 MqttProtocol = Literal["auto", "5", "3.1.1"]
 CommandHandler = Callable[[str, bytes, bool], None]
 
@@ -100,6 +104,51 @@ def tool_client(address: BrokerAddress, tls: TlsOptions | None = None) -> paho.C
     3.1.1 because both mosquitto and the embedded amqtt speak it.
     """
     return new_client(address, tls=tls)
+
+
+TOOL_ANSWER_TIMEOUT_S = 10.0
+
+
+def connect_tool(
+    address: BrokerAddress, tls: TlsOptions | None = None, *, timeout: float = TOOL_ANSWER_TIMEOUT_S
+) -> paho.Client:
+    """A tool client the broker has accepted (CONNACK), its network loop running; raise LinkError.
+
+    The error is one line for a person: unreadable TLS files, a broker that cannot be reached or
+    whose certificate fails, one that refuses the user name or password, or one that never answers.
+    """
+    client = tool_client(address, tls)
+    answered = threading.Event()
+    outcome: list[str] = []
+
+    def on_connect(_c: paho.Client, _u: Any, _f: Any, reason: ReasonCode, _p: Any) -> None:
+        if reason.is_failure:
+            outcome.append(describe_refusal(address, reason))
+        answered.set()
+
+    def on_disconnect(_c: paho.Client, _u: Any, _f: Any, _reason: Any, _p: Any) -> None:
+        if not answered.is_set():
+            outcome.append(f"broker {address.redacted()} closed the connection before accepting it")
+            answered.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    try:
+        client.connect(address.host, address.port, keepalive=30)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        why = f"cannot connect to broker {address.redacted()}: {describe_connect_error(exc)}"
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError | ValueError):
+            raise LinkError(why) from exc
+        raise BrokerUnreachable(why) from exc
+    client.loop_start()
+    if not answered.wait(timeout):
+        outcome.append(f"broker {address.redacted()} did not answer within {timeout:.0f} s")
+    if outcome:
+        client.loop_stop()
+        with contextlib.suppress(OSError):
+            client.disconnect()
+        raise LinkError(outcome[0])
+    return client
 
 
 class Outbox:
@@ -142,6 +191,25 @@ class Outbox:
         ]
 
 
+class PublishFailures:
+    """Counts publishes paho refused and logs one line a minute at most (a full send queue would
+    otherwise log every state and frame)."""
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        self._interval_s = interval_s
+        self._logged_at: float | None = None
+        self.count = 0
+
+    def report(self, topic: str, rc: int) -> None:
+        """One more failed publish."""
+        self.count += 1
+        now = time.monotonic()
+        if self._logged_at is not None and now - self._logged_at < self._interval_s:
+            return
+        self._logged_at = now
+        log.error("publish to %s failed: %s (%d failed so far)", topic, paho.error_string(rc), self.count)
+
+
 class MqttLink:
     """A self-reconnecting MQTT connection that keeps the node's retained topics correct."""
 
@@ -181,6 +249,7 @@ class MqttLink:
         self._failed_attempts = 0
         self._socket_opened_at: float | None = None
         self._answered = False  # the broker sent a CONNACK on the current socket
+        self._publish_failures = PublishFailures()
         if self._tls:
             self._make_client(self._protocol)  # fail early on unreadable TLS files
 
@@ -256,7 +325,7 @@ class MqttLink:
             message.topic, message.payload, qos=message.qos, retain=message.retain, properties=properties
         )
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
-            log.error("publish to %s failed: %s", message.topic, paho.error_string(info.rc))
+            self._publish_failures.report(message.topic, info.rc)
         elif info.rc == paho.MQTT_ERR_SUCCESS and message.retain and not message.payload:
             # An empty retained message deletes the retained one; sent once, it has done its job
             # (re-sending a cleared discovery config makes Home Assistant warn on every restart).

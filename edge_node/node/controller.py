@@ -8,6 +8,7 @@ answered with a `command_rejected` event and a warning. An applied one is saved,
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Final
 
@@ -45,6 +46,7 @@ class Controller:
         store: JsonStore,
         publish_state: Callable[[float, bool], None],
         posture_changed: Callable[[Posture, float], None],
+        mono: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
         self._settings = settings
@@ -56,6 +58,7 @@ class Controller:
         self._store = store
         self._publish_state = publish_state
         self._posture_changed = posture_changed
+        self._mono = mono  # calibration is timed on it: a wall-clock step neither ends nor prolongs it
         self.baseline: Baseline | None = store.load(CALIBRATION_FILE, Baseline)
         self._calibrator: Calibrator | None = None
         alerts.set_alert_minutes(float(settings.current.alert_minutes))
@@ -148,7 +151,7 @@ class Controller:
             log.info("calibration already running")
             return
         seconds = self._config.posture.calibrate_s
-        self._calibrator = Calibrator(started_at=now, duration_s=seconds)
+        self._calibrator = Calibrator(started_at=self._mono(), duration_s=seconds)
         log.info("calibrating for %.0f s: sit in your usual good posture", seconds)
         self.publish_setting("calibrate")
 
@@ -160,7 +163,7 @@ class Controller:
     def finish_due_calibration(self, now: float) -> None:
         """End a calibration whose time is up: store the baseline, or say why not."""
         calibrator = self._calibrator
-        if calibrator is None or not calibrator.done(now):
+        if calibrator is None or not calibrator.done(self._mono()):
             return
         self._calibrator = None
         try:
@@ -169,7 +172,14 @@ class Controller:
             self._calibration_failed(str(exc))
             return
         self.baseline = baseline
-        self._store.save(CALIBRATION_FILE, baseline)
+        try:
+            self._store.save(CALIBRATION_FILE, baseline)
+        except OSError as exc:
+            log.error(
+                "cannot save the calibration in %s (%s); it holds until the node restarts",
+                self._store.path(CALIBRATION_FILE),
+                exc.strerror or exc,
+            )
         log.info("calibrated from %d frames: %s", baseline.frames, baseline.measures)
         self._publisher.event(
             "calibrated",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from edge_node.watchdog import SystemdNotifier
@@ -14,6 +15,9 @@ from edge_node.watchdog import SystemdNotifier
 log = logging.getLogger(__name__)
 
 ERROR_LOG_INTERVAL_S: Final = 60.0
+MAX_ERROR_KINDS: Final = 64
+MESSAGE_CHARS: Final = 200  # of an exception's text in a repeat line
+PROCESSING_FAILED: Final = "processing failed"  # state.reason while every frame fails
 METRICS_WINDOW: Final = 120
 FPS_WINDOW_S: Final = 10.0
 
@@ -22,33 +26,93 @@ class ErrorLog:
     """Logs an unexpected exception at most once per interval per kind, with what it suppressed meanwhile.
 
     A kind is where it happened plus the exception type (never anything per frame), so an error that
-    repeats on every frame writes one line per interval, and the bookkeeping holds one entry per kind.
+    repeats on every frame writes one line per interval: the first with its traceback, the later ones a
+    single line with the count. The bookkeeping is bounded: at most `max_kinds` kinds are remembered
+    (the one seen longest ago is forgotten first).
     """
 
     def __init__(
-        self, interval_s: float = ERROR_LOG_INTERVAL_S, *, mono: Callable[[], float] = time.monotonic
+        self,
+        interval_s: float = ERROR_LOG_INTERVAL_S,
+        *,
+        mono: Callable[[], float] = time.monotonic,
+        max_kinds: int = MAX_ERROR_KINDS,
     ):
         self._interval_s = interval_s
         self._mono = mono
-        self._last: dict[str, float] = {}
-        self._suppressed: dict[str, int] = {}
+        self._max_kinds = max_kinds
+        self._kinds: OrderedDict[str, _Kind] = OrderedDict()  # least recently seen first
         self.count = 0
+
+    @property
+    def kinds(self) -> int:
+        """How many kinds of error are remembered (at most `max_kinds`)."""
+        return len(self._kinds)
 
     def report(self, where: str, exc: BaseException) -> None:
         """Count one failure; log it unless the same kind was logged within the interval."""
         self.count += 1
         key = f"{where}:{type(exc).__name__}"
         now = self._mono()
-        last = self._last.get(key)
-        if last is not None and now - last < self._interval_s:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+        kind = self._kinds.get(key)
+        if kind is None:
+            kind = self._kinds[key] = _Kind(logged_at=now)
+            while len(self._kinds) > self._max_kinds:
+                self._kinds.popitem(last=False)
+            log.error("%s failed (%d errors so far); the node keeps running", where, self.count, exc_info=exc)
             return
-        self._last[key] = now
-        suppressed = self._suppressed.pop(key, 0)
-        again = f"; {suppressed} more like it in the last {now - last:.0f} s" if last is not None else ""
+        self._kinds.move_to_end(key)
+        if 0 <= now - kind.logged_at < self._interval_s:
+            kind.suppressed += 1
+            return
         log.error(
-            "%s failed (%d errors so far%s); the node keeps running", where, self.count, again, exc_info=exc
+            "%s failed again: %s: %s (%d more like it in the last %.0f s, %d errors so far); "
+            "the node keeps running",
+            where,
+            type(exc).__name__,
+            _one_line(exc),
+            kind.suppressed,
+            now - kind.logged_at,
+            self.count,
         )
+        kind.logged_at, kind.suppressed = now, 0
+
+
+@dataclass
+class _Kind:
+    """When a kind of error was last logged, and how many of it were not logged since."""
+
+    logged_at: float
+    suppressed: int = 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return first[:MESSAGE_CHARS]
+
+
+class FailingFrames:
+    """Notices when every frame has failed for a while, so the node stops publishing a stale verdict.
+
+    The published posture only changes with evidence, and a frame that fails gives none: without this
+    a pose stage that raises on every frame would leave the last good or bad in place for ever.
+    """
+
+    def __init__(self, after_s: float) -> None:
+        self._after_s = after_s
+        self._processed = -1
+        self._since = 0.0
+        self._told = False
+
+    def failed(self, mono: float, processed_total: int) -> bool:
+        """One more frame failed; True once, when frames have failed for `after_s` with none processed."""
+        if processed_total != self._processed:
+            self._processed, self._since, self._told = processed_total, mono, False
+        if self._told or mono - self._since < self._after_s:
+            return False
+        self._told = True
+        return True
 
 
 class PipelineMetrics:

@@ -25,7 +25,14 @@ from edge_node.mqtt.discovery import discovery_cleanup, discovery_messages
 from edge_node.mqtt.topics import DiscoveryTopics, NodeTopics
 from edge_node.node.controller import Controller
 from edge_node.node.engine import STARTING_CAMERA, Estimator, PostureEngine
-from edge_node.node.health import CpuMeter, ErrorLog, PipelineMetrics, Watchdog
+from edge_node.node.health import (
+    PROCESSING_FAILED,
+    CpuMeter,
+    ErrorLog,
+    FailingFrames,
+    PipelineMetrics,
+    Watchdog,
+)
 from edge_node.node.inbox import Connected, HaBirth, Inbox
 from edge_node.node.judging import Judging, pace_for
 from edge_node.node.publisher import Link, Publisher
@@ -94,8 +101,10 @@ class Node:
             store=store,
             publish_state=lambda now, force: self.publish_state(now, force=force),
             posture_changed=lambda posture, now: self.publisher.events(tracker.observe(posture, now)),
+            mono=mono,
         )
         self.errors = ErrorLog(mono=mono)
+        self.failing = FailingFrames(config.posture.unknown_after_s)
         self.metrics = PipelineMetrics()
         self.cpu = CpuMeter(mono)
         self.judging = Judging(
@@ -210,7 +219,7 @@ class Node:
     def _drain_inbox(self, now: float) -> None:
         for item in self.inbox.drain():
             if isinstance(item, HaBirth):
-                self._republish_at = now + self._rng.uniform(*HA_REPUBLISH_DELAY_S)
+                self._republish_at = self._mono() + self._rng.uniform(*HA_REPUBLISH_DELAY_S)
             elif isinstance(item, Connected):
                 if self.publisher.info_outdated():
                     self.publish_info()
@@ -255,7 +264,7 @@ class Node:
             self.publish_stats(now)
         if "history" in dirty or self.publisher.history_due(now):
             self.publisher.history(self._tracker.history(now))
-        if self._republish_at is not None and now >= self._republish_at:
+        if self._republish_at is not None and self._mono() >= self._republish_at:
             self._republish_at = None
             log.info("Home Assistant came online; republishing discovery and state")
             self.publisher.link.republish()
@@ -276,13 +285,19 @@ class Node:
                     if self.settings.current.monitoring:
                         self.process(frame)
                 except InvalidFrame as exc:
-                    self.errors.report("checking a frame", exc)
+                    self._frame_failed("checking a frame", exc)
                 except Exception as exc:
-                    self.errors.report("processing a frame", exc)
+                    self._frame_failed("processing a frame", exc)
             try:
                 self.tick(self._clock())
             except Exception as exc:
                 self.errors.report("housekeeping", exc)
+
+    def _frame_failed(self, where: str, exc: Exception) -> None:
+        """Log it (bounded); once frames have failed for unknown_after_s, publish `unknown` and why."""
+        self.errors.report(where, exc)
+        if self.failing.failed(self._mono(), self.metrics.processed_total):
+            self.engine.force("unknown", self._clock(), reason=PROCESSING_FAILED)
 
     def shutdown(self) -> None:
         """Release the camera and clear what must not outlive the node."""

@@ -65,9 +65,11 @@ class Publisher:
         self.topics = NodeTopics(config.node_id)
         self._seq = 0
         self._state_key: tuple[object, ...] | None = None
-        self._last_state_at = 0.0
-        self._last_stats_at = 0.0
-        self._last_history_at = 0.0
+        # Paced on the monotonic clock: a wall-clock step (a Pi's boot-time clock, NTP) must neither
+        # fire every periodic message at once nor hold them back for hours.
+        self._last_state_at = -1e9
+        self._last_stats_at = -1e9
+        self._last_history_at = -1e9
         self._last_frame_mono = -1e9
         self._last_pose_mono = -1e9
         self._info_protocol: str | None = None
@@ -122,32 +124,32 @@ class Publisher:
     def state(self, state: PostureState, *, force: bool = False) -> bool:
         """Publish `state` if what it says changed, the heartbeat is due, or `force`; True if sent."""
         key = (state.posture, state.present, state.reason, state.calibrated, state.sensitivity)
-        heartbeat_due = state.ts - self._last_state_at >= self._config.posture.heartbeat_s
+        heartbeat_due = self._mono() - self._last_state_at >= self._config.posture.heartbeat_s
         if not force and key == self._state_key and not heartbeat_due:
             return False
         self._seq += 1
         self.send(self.topics.state, state.model_copy(update={"seq": self._seq}).model_dump_json())
         self._state_key = key
-        self._last_state_at = state.ts
+        self._last_state_at = self._mono()
         return True
 
     def stats_due(self, now: float) -> bool:
         """True when the periodic `stats` is due."""
-        return now - self._last_stats_at >= self._config.stats.publish_interval_s
+        return self._mono() - self._last_stats_at >= self._config.stats.publish_interval_s
 
     def stats(self, stats: Stats) -> None:
         """The retained `stats` (QoS 0: the next one replaces it)."""
         self.send(self.topics.stats, stats.model_dump_json(), qos=0)
-        self._last_stats_at = stats.ts
+        self._last_stats_at = self._mono()
 
     def history_due(self, now: float) -> bool:
         """True when the periodic `history` is due."""
-        return now - self._last_history_at >= HISTORY_INTERVAL_S
+        return self._mono() - self._last_history_at >= HISTORY_INTERVAL_S
 
     def history(self, history: History) -> None:
         """The retained `history`."""
         self.send(self.topics.history, history.model_dump_json())
-        self._last_history_at = history.ts
+        self._last_history_at = self._mono()
 
     def camera(self, status: CameraStatus) -> None:
         """The retained `camera`."""

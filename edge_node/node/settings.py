@@ -40,5 +40,14 @@ class SettingsKeeper:
             return False
         setattr(self.current, name, value)
         setattr(self._overrides, name, value)
-        self._store.save(SETTINGS_FILE, self._overrides)
+        try:
+            self._store.save(SETTINGS_FILE, self._overrides)
+        except OSError as exc:
+            log.error(
+                "cannot save the settings in %s (%s); %s = %s holds until the node restarts",
+                self._store.path(SETTINGS_FILE),
+                exc.strerror or exc,
+                name,
+                value,
+            )
         return True

@@ -224,7 +224,7 @@ class Steadier:
     def update(self, reading: Reading, ts: float) -> bool:
         """Feed one frame's reading; return True when the published posture changed."""
         if self._last_ts is not None and ts < self._last_ts:
-            ts = self._last_ts  # a clock step backwards must not create or erase evidence
+            self._shift(ts - self._last_ts)  # a clock step back: no evidence made or lost, none frozen
         observed = observe(reading)
         self._record(observed, ts)
         self._frames.append(_Frame(ts, observed, reading.reasons))
@@ -242,6 +242,22 @@ class Steadier:
         latest = self._latest.get(self.posture) if self.posture != "away" else None
         self.reading = dataclasses.replace(latest, reasons=self._reasons) if latest is not None else None
         return winner is not None
+
+    def _shift(self, delta: float) -> None:
+        """Move every time kept by `delta`, so the evidence goes on from the stepped clock.
+
+        Clamping to the last time instead would freeze the evidence until the clock caught up again:
+        after NTP stepped the clock back by hours, the posture could not change for hours.
+        """
+        for run in self._runs:
+            run.start += delta
+            run.end += delta
+        self._frames = deque(
+            (dataclasses.replace(f, ts=f.ts + delta) for f in self._frames), maxlen=MAX_FRAMES
+        )
+        self.since += delta
+        if self._last_ts is not None:
+            self._last_ts += delta
 
     def force(self, posture: Posture, ts: float, reading: Reading | None = None) -> bool:
         """Publish `posture` now (camera lost, paused, resumed); return True if it changed."""

@@ -83,6 +83,16 @@ class Ledger:
         tally.alerts += 1
         return tally.alerts
 
+    def pending_days(self) -> dict[str, DayRecord]:
+        """The days changed since the last batch, without taking them (for the minute journal)."""
+        return {day: self.record(day) for day in self._dirty_days if day in self._days}
+
+    def absorb(self, days: dict[str, DayRecord]) -> None:
+        """Take newer totals of some days (from the journal after a power cut); the next batch writes them."""
+        for day, record in days.items():
+            self._days[day] = _DayTally.from_record(record)
+            self._dirty_days.add(day)
+
     def prune(self, cutoff: str) -> None:
         """Drop days before `cutoff` from memory; the next batch folds them into months in the store."""
         for day in [day for day in self._days if day < cutoff]:
@@ -120,6 +130,15 @@ class Ledger:
             self._meta_dirty = True
 
     # ------------------------------------------------------------------ batches
+
+    def wants_store(self, generation: int) -> bool:
+        """True when the next batch holds more than day totals (the journal keeps only those)."""
+        return (
+            generation != self._generation
+            or bool(self._new_achievements)
+            or self._meta_dirty
+            or self._prune_before is not None
+        )
 
     def take_batch(self, generation: int) -> Batch:
         """What changed since the last batch; everything when the store started a fresh file meanwhile."""

@@ -2,8 +2,10 @@
 
 The node calls `Tracker.observe(posture, now)` several times a second. Time since the previous call
 is credited to the previous posture on the local day(s) it fell in; the alert timer, the daily
-summary and day rollovers are driven from the same call. Totals live in the ledger and are handed to
-the stats writer in batches (every few seconds, at day changes and on close). The rules are
+summary and day rollovers are driven from the same call. Totals live in the ledger. Every
+`stats.flush_interval_s` the day totals go to the minute journal (one block: a power cut loses at most
+that), and every STORE_INTERVAL_S, at a day change, when an achievement or a marker changed, and on
+close, everything goes to the SQLite store in one batch; both on the `stats-writer` thread. The rules are
 documented in docs/stats.md; the pure ones live in `edge_node.stats.rules`.
 """
 
@@ -22,6 +24,7 @@ from edge_node.payloads import DayTotals, Event, History
 from edge_node.stats import texts
 from edge_node.stats.alerts import AlertTimer
 from edge_node.stats.days import DaySplitter, calendar_for
+from edge_node.stats.journal import JOURNAL_FILE, MinuteJournal, merge_days
 from edge_node.stats.ledger import Ledger
 from edge_node.stats.milestones import Milestones
 from edge_node.stats.rules import (
@@ -31,13 +34,13 @@ from edge_node.stats.rules import (
     day_totals,
     trend,
 )
-from edge_node.stats.store import FILE_NAME, Achievement, StatsStore
+from edge_node.stats.store import FILE_NAME, Achievement, DayRecord, StatsStore
 from edge_node.stats.writer import StatsWriter
 from edge_node.vocabulary import Posture
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S: Final = 5.0
+STORE_INTERVAL_S: Final = 3600.0  # the SQLite store gets a batch at least this often (the journal between)
 MAX_GAP_S: Final = 60.0  # longer between two observations: a clock change or a stall, not counted
 MIN_VALID_EPOCH: Final = 1_577_836_800.0  # 2020-01-01: earlier means the clock is not set yet (no RTC)
 HISTORY_DAYS: Final = 7
@@ -56,12 +59,12 @@ class Tracker:
         writer: StatsWriter,
         timezone: str | tzinfo | None = None,
         clock: Callable[[], float] = time.time,
-        flush_interval_s: float = FLUSH_INTERVAL_S,
+        flush_interval_s: float | None = None,
     ) -> None:
         self._node_id = node_id
         self._stats = stats
         self._clock = clock
-        self._flush_interval_s = flush_interval_s
+        self._flush_interval_s = stats.flush_interval_s if flush_interval_s is None else flush_interval_s
         self.calendar = calendar_for(timezone if timezone is not None else alerts.timezone)
         self._days = DaySplitter(self.calendar)
         self._timer = AlertTimer(
@@ -72,6 +75,7 @@ class Tracker:
         self.store = store
         self._writer = writer
         self.ledger = Ledger(store.snapshot(), store.generation)
+        recovered = recover_journal(self.ledger, writer.journal)
         self._milestones = Milestones(node_id, self.ledger, goal=stats.goal)
         self._dirty: set[str] = set()  # the node publishes both at start anyway
         self._events: list[Event] = []
@@ -80,13 +84,15 @@ class Tracker:
         self._closed = False
         now = clock()
         self._today = self.calendar.date_of(now)
-        self._last_flush = now
+        self._last_flush = self._last_store = now
         self.ledger.set_meta(META_NODE, node_id)
         if not self.ledger.has_meta(META_FINALIZED):
             self.ledger.set_meta(META_FINALIZED, (self._today - timedelta(days=1)).isoformat())
         if self._milestones.close_days_before(self._today, now, self._events):
             self._dirty.add("history")
         self._prune(self._today)
+        if recovered:
+            self._flush(now)  # into the store now: the journal is emptied once it has them
         log.info(
             "stats: %d stored days in %s, time zone %s, today %s",
             len(self.ledger.days),
@@ -118,7 +124,14 @@ class Tracker:
             self._change_day(day, now, events)
         self._maybe_daily_summary(now, events)
         if now - self._last_flush >= self._flush_interval_s or now < self._last_flush:
-            self._flush(now)
+            if (
+                self.ledger.wants_store(self.store.generation)
+                or not 0 <= now - self._last_store < STORE_INTERVAL_S
+            ):
+                self._flush(now)
+            else:
+                self._last_flush = now
+                self._writer.note(self.ledger.pending_days())
         return events
 
     def bad_for_s(self, now: float) -> float:
@@ -262,7 +275,7 @@ class Tracker:
         self.ledger.prune((today - timedelta(days=self._stats.retention_days)).isoformat())
 
     def _flush(self, now: float) -> None:
-        self._last_flush = now
+        self._last_flush = self._last_store = now
         self._writer.submit(self.ledger.take_batch(self.store.generation))
 
 
@@ -274,12 +287,13 @@ def open_tracker(
     data_dir: Path | None,
     timezone: str | tzinfo | None = None,
     clock: Callable[[], float] = time.time,
-    flush_interval_s: float = FLUSH_INTERVAL_S,
+    flush_interval_s: float | None = None,
     background_writes: bool = True,
 ) -> Tracker:
     """A tracker on `<data_dir>/stats.sqlite3` (in memory without a data dir) with its writer thread."""
     store = StatsStore(data_dir / FILE_NAME if data_dir is not None else None, clock=clock)
-    writer = StatsWriter(store, background=background_writes)
+    journal = MinuteJournal(data_dir / JOURNAL_FILE) if data_dir is not None else None
+    writer = StatsWriter(store, journal=journal, background=background_writes)
     return Tracker(
         node_id=node_id,
         alerts=alerts,
@@ -290,3 +304,28 @@ def open_tracker(
         clock=clock,
         flush_interval_s=flush_interval_s,
     )
+
+
+def recover_journal(ledger: Ledger, journal: MinuteJournal | None) -> bool:
+    """Take the totals a power cut kept only in the minute journal; True if there were any."""
+    if journal is None:
+        return False
+    held = ledger.records()
+    newer = merge_days(held, journal.read())
+    if newer:
+        ledger.absorb(newer)
+        added = ", ".join(
+            f"{day} +{_seconds(newer[day]) - _seconds(held.get(day, DayRecord(day))):.0f} s"
+            for day in sorted(newer)
+        )
+        log.warning(
+            "stats: %s had newer totals than the database (the node was not stopped cleanly): %s",
+            journal.where,
+            added,
+        )
+    return bool(newer)
+
+
+def _seconds(record: DayRecord) -> float:
+    """All the seconds of a day, whatever the state."""
+    return record.good_s + record.bad_s + record.away_s + record.paused_s + record.unknown_s

@@ -159,5 +159,5 @@ def test_forget_without_a_broker_says_so(tmp_path: Path) -> None:
     result = forget(
         "--broker", f"mqtt://127.0.0.1:{free_port()}", "--node-id", NODE, "--data-dir", str(tmp_path)
     )
-    assert result.returncode == 1
-    assert "cannot reach the broker mqtt://127.0.0.1:" in result.stderr
+    assert result.returncode == 2
+    assert "cannot connect to broker mqtt://127.0.0.1:" in result.stderr
