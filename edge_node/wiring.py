@@ -65,11 +65,11 @@ def build(
 
     def on_command(topic: str, payload: bytes, retained: bool) -> None:
         if holder:
-            holder[0].on_message(topic, payload, retained)
+            holder[0].inbox.on_message(topic, payload, retained)
 
     def on_connected() -> None:
         if holder:
-            holder[0].on_connected()
+            holder[0].inbox.on_connected()
 
     link = MqttLink(
         address,
@@ -107,5 +107,5 @@ def build(
         dashboard_url=dashboard_url,
     )
     holder.append(node)
-    link.set_subscriptions(node.subscriptions())
+    link.set_subscriptions(node.inbox.subscriptions())
     return Parts(config, link, capture, slot, estimator, tracker, node)

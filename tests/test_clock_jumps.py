@@ -230,7 +230,7 @@ def test_calibration_and_the_home_assistant_republish_are_timed_on_the_monotonic
     desk.estimator.pose = GOOD
     desk.frames(2)
     for step in (-3 * HOUR, 8 * HOUR):  # neither prolongs a calibration by hours nor cuts it short
-        desk.node.on_message("deskpulse/desk/calibrate/set", b"PRESS", False)
+        desk.node.inbox.on_message("deskpulse/desk/calibrate/set", b"PRESS", False)
         desk.frames(1)
         desk.jump(step)
         desk.frames(calibrate_s - 1.5)
@@ -238,7 +238,7 @@ def test_calibration_and_the_home_assistant_republish_are_timed_on_the_monotonic
         desk.frames(1)
         assert desk.link.text("calibrate/state") == "calibrated"
     assert len(desk.link.events("calibrated")) == 2
-    desk.node.on_message("homeassistant/status", b"online", False)
+    desk.node.inbox.on_message("homeassistant/status", b"online", False)
     desk.frames(0.5)
     desk.jump(-3 * HOUR)
     desk.frames(5)  # Home Assistant came online: discovery and state again within 1-5 s

@@ -181,7 +181,9 @@ class Desk:
             self.node.tick(self.now[0])
 
     def command(self, setting: str, payload: str, *, retained: bool = False) -> None:
-        self.node.on_message(f"deskpulse/{self.config.node_id}/{setting}/set", payload.encode(), retained)
+        self.node.inbox.on_message(
+            f"deskpulse/{self.config.node_id}/{setting}/set", payload.encode(), retained
+        )
         self.node.tick(self.clock())
 
     def posture(self) -> str:
@@ -339,7 +341,7 @@ def test_a_setting_changed_over_mqtt_survives_a_restart(tmp_path: Path) -> None:
 
 def test_home_assistant_birth_republishes_once_after_a_short_random_delay(desk: Desk) -> None:
     desk.start()
-    desk.node.on_message("homeassistant/status", b"online", False)
+    desk.node.inbox.on_message("homeassistant/status", b"online", False)
     desk.idle(0.2)
     assert desk.link.republished == 0
     desk.idle(5.0)

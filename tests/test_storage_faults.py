@@ -235,7 +235,7 @@ def test_a_data_dir_that_turns_read_only_keeps_counting_in_memory_with_a_line_a_
         assert desk.today_s() == pytest.approx(660.0, abs=1.0)  # counted on, in memory
         stats = desk.link.json("stats")[-1]["today"]
         assert stats["good_s"] + stats["unknown_s"] == pytest.approx(660.0, abs=31.0)  # and published
-        desk.node.on_message("deskpulse/desk/sensitivity/set", b"high", False)
+        desk.node.inbox.on_message("deskpulse/desk/sensitivity/set", b"high", False)
         desk.run(1)
         assert desk.link.text("sensitivity/state") == "high"  # a setting holds, unsaved
         assert any("cannot save the settings" in r.getMessage() for r in caplog.records)

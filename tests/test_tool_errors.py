@@ -8,7 +8,6 @@ unreadable TLS files, a certificate from another CA, a refused password, a broke
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.pki import issue, make_ca, need_openssl
 from tests.secure_broker import SecureBroker, secure_mosquitto
 from tests.support import ROOT, free_port
-from tests.test_tls import NODE, _issue, _make_ca
+from tests.test_tls import NODE
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +28,11 @@ TOOLS = ("forget", "calibrate")
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A CA and a server certificate for 127.0.0.1, an unrelated CA, and a file that is no certificate."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed (apt-get install openssl)")
+    need_openssl()
     folder = tmp_path_factory.mktemp("tool-pki")
-    ca = _make_ca(folder, "ca")
-    server = _issue(folder, ca, "server", server=True)
-    other = _make_ca(folder / "other", "other-ca")
+    ca = make_ca(folder, "ca")
+    server = issue(folder, ca, "server", server=True)
+    other = make_ca(folder / "other", "other-ca")
     garbage = folder / "garbage.pem"
     garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
     return {

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+import psutil
+
 from edge_node.watchdog import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -157,12 +159,14 @@ def _rate(times: deque[float], now_mono: float) -> float:
     return round((len(recent) - 1) / max(recent[-1] - recent[0], 1e-6), 2)
 
 
-class CpuMeter:
-    """The process's own CPU use (user + system, all threads) between two readings, in cores."""
+class ProcessMeter:
+    """The process's own CPU use (user + system, all threads), memory and uptime."""
 
     def __init__(self, mono: Callable[[], float] = time.monotonic) -> None:
         self._mono = mono
+        self._started = mono()
         self._last: tuple[float, float] | None = None
+        self._process = psutil.Process()
 
     def cores(self) -> float | None:
         """Cores used on average since the last call (None the first time)."""
@@ -172,6 +176,15 @@ class CpuMeter:
         if last is None or now - last[0] <= 0:
             return None
         return round((cpu - last[1]) / (now - last[0]), 3)
+
+    def uptime_s(self) -> float:
+        """Seconds since the meter was made (monotonic)."""
+        return round(self._mono() - self._started, 1)
+
+    def rss_mb(self) -> float:
+        """Resident memory in MiB."""
+        rss: int = self._process.memory_info().rss
+        return round(rss / 1_048_576, 1)
 
 
 class CaptureProgress(Protocol):

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-import psutil
-
 from edge_node import __version__
 from edge_node.config import Config, redact_url
 from edge_node.datadir import JsonStore
@@ -27,10 +25,10 @@ from edge_node.node.controller import Controller
 from edge_node.node.engine import STARTING_CAMERA, Estimator, PostureEngine
 from edge_node.node.health import (
     PROCESSING_FAILED,
-    CpuMeter,
     ErrorLog,
     FailingFrames,
     PipelineMetrics,
+    ProcessMeter,
     Watchdog,
 )
 from edge_node.node.inbox import Connected, HaBirth, Inbox
@@ -79,8 +77,6 @@ class Node:
         self._mono = mono
         self._dashboard_url = dashboard_url
         self._rng = random.Random()
-        self._process = psutil.Process()
-        self._started_mono = mono()
         self.started_at = clock()
         self.inbox = Inbox(
             NodeTopics(config.node_id),
@@ -106,7 +102,7 @@ class Node:
         self.errors = ErrorLog(mono=mono)
         self.failing = FailingFrames(config.posture.unknown_after_s)
         self.metrics = PipelineMetrics()
-        self.cpu = CpuMeter(mono)
+        self.meter = ProcessMeter(mono)
         self.judging = Judging(
             self.engine, pace_for(config, self.settings.current.cpu_budget), self.metrics, mono=mono
         )
@@ -114,20 +110,6 @@ class Node:
         self._camera_version = -1
         self._camera_state = "disconnected"
         self._republish_at: float | None = None
-
-    # ------------------------------------------------------------------ wiring (paho's thread)
-
-    def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
-        """Validate and enqueue a message; never blocks and never touches node state."""
-        self.inbox.on_message(topic, payload, retained)
-
-    def on_connected(self) -> None:
-        """Called by the link after every (re)connect."""
-        self.inbox.on_connected()
-
-    def subscriptions(self) -> list[str]:
-        """What the link subscribes to."""
-        return self.inbox.subscriptions()
 
     # ------------------------------------------------------------------ what is published
 
@@ -172,10 +154,10 @@ class Node:
                 processed_frames=self.metrics.processed_total,
                 inferred_frames=self.metrics.inferred_total,
                 pace=self.judging.pace.mode,
-                cpu_cores=self.cpu.cores(),
+                cpu_cores=self.meter.cores(),
                 cpu_budget=self.judging.pace.config.cpu_budget,
-                uptime_s=round(mono - self._started_mono, 1),
-                rss_mb=round(self._process.memory_info().rss / 1_048_576, 1),
+                uptime_s=self.meter.uptime_s(),
+                rss_mb=self.meter.rss_mb(),
                 ts=now,
             )
         )
