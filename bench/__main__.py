@@ -20,6 +20,9 @@ from bench.common import ROOT, load_photos, machine, scratch
 log = logging.getLogger("bench")
 
 SECTIONS = ("pipeline", "latency", "fanout", "frames", "cpu", "pi", "soak")
+# The soak restarts the broker and interrupts the camera this often (minutes); the quick profile's
+# one-minute soak does each once or twice instead.
+DISRUPT_EVERY_MIN = {"soak_broker_every": 10.0, "soak_camera_every": 15.0}
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "seconds": 3.0,
@@ -117,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     change_s = args.change_seconds or profile["change_s"]
 
     def option(name: str) -> float:
+        """A soak disruption interval: given, or the profile's for its own soak length, else 10 / 15 min."""
         value = getattr(args, name)
-        return float(profile[name] if value is None else value)
+        if value is not None:
+            return float(value)
+        return float(profile[name] if args.soak_minutes is None else DISRUPT_EVERY_MIN[name])
 
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

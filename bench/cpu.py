@@ -171,12 +171,17 @@ def measure(watcher: Watcher, run: Run, start: float, end: float) -> dict[str, A
     missed = 0
     assert run.connected is not None
     changes = change_times(run.clip, run.connected, start, end) if run.scene == "posture changes" else []
+    traces = []
     for at, label in changes:
         hit = next((t for t, p in states if t >= at and p["posture"] == label), None)
         if hit is None or hit > at + 60:
             missed += 1
         else:
             to.setdefault(label, []).append(hit - at)
+        seen = [(round(t - at, 2), p["posture"]) for t, p in states if at <= t <= at + 15]
+        traces.append(
+            {"to": label, "states": [x for i, x in enumerate(seen) if i == 0 or x[1] != seen[i - 1][1]]}
+        )
     return {
         "scene": run.scene,
         "loop": run.loop,
@@ -197,6 +202,8 @@ def measure(watcher: Watcher, run: Run, start: float, end: float) -> dict[str, A
         "missed_changes": missed,
         "flips": flips,
         "expected_flips": len(changes),
+        "sequence": [x for i, x in enumerate(sequence) if i == 0 or x != sequence[i - 1]],
+        "traces": traces,
         "grid_error_ms": grid_error_ms([p for _, p in states], run.connected, run.clip.fps),
     }
 

@@ -316,8 +316,8 @@ def _pi(p: dict[str, Any]) -> str:
             "rises",
         ],
         [
-            "frame age at publish p50 / p95 ms, first half | second half",
-            f"{_p(age['first'])} | {_p(age['second'])}",
+            "frame age at publish p50 / p95 ms, first half; second half",
+            f"{_p(age['first'])}; {_p(age['second'])}",
             "does not grow",
         ],
         ["model frames per hour", f"{r['inferred_per_h']:,}", "-"],
