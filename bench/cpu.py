@@ -1,27 +1,29 @@
 """(f) CPU per monitored hour: the fixed-rate loop and the adaptive pace, side by side on scripted scenes.
 
-Each scene is a labelled clip (`bench.scenes`, 15 fps, webcam noise on every frame) that the real
-daemon plays as a camera (`--source clip.avi --loop`, camera.max_fps 10, every other setting its
-default, frames on). Two daemons watch the same scene at the same time, one with
-`pipeline.adaptive = false` and `pipeline.cpu_budget = 8` (the model on every frame, see LOOPS) and
-one adaptive at its defaults, so both see the same
-machine load; both publish to one real mosquitto (not the embedded broker, whose CPU would count as
-the node's).
+The camera is a folder of frames made from the photos (`bench.scenes`: webcam noise and a few pixels
+of movement on every frame, 100 distinct frames per scene, looped) behind a symlink, which the real
+daemon plays like a camera (`--source DIR --loop`: an image folder is read at camera.max_fps, 10;
+every other setting is its default, frames on). A posture change is the bench pointing the symlink
+at the other posture's folder (an atomic rename): every frame the node reads after that instant
+shows the new posture, so the change happens at a known wall-clock time, whatever the node's own
+pace. (A labelled video clip cannot give that: a file source plays at its own frame rate only while
+the capture thread keeps up; under load it falls behind and the clip drifts from any timeline
+computed from its labels, by 9 s over 10 minutes in a first run here.)
+
+Two daemons watch the same camera at the same time, one with `pipeline.adaptive = false` and
+`pipeline.cpu_budget = 8` (the model on every frame, see LOOPS) and one adaptive at its defaults, so
+both see the same scene and the same machine load; both publish to one real mosquitto (not the
+embedded broker, whose CPU would count as the node's).
 
 - CPU: user + system seconds of the daemon's process (all threads, psutil on its pid) over the
   window, per hour of wall time.
 - Frames through the model: `stats.inferred_frames`, from the last `stats` before the window to the
   first after it (stats come every 30 s and on each posture change), per hour.
-- Time to state: the clip's labels say when the posture changes. A file source is read on a grid of
-  1/fps from the moment the capture thread reports `connected` (`camera.since`, the node's clock);
-  each pass through the clip takes one slot more than it has frames (the slot in which it finds the
-  end and reopens). A change at frame i of pass n happens at since + (n·(frames+1) + i)/fps; the time
-  to state is when a subscriber receives the first `state` with the new posture, minus that. It
-  includes the posture hold times (bad 3 s, good 1.5 s by default). The error: the grid's phase
-  (frames are stamped a decode after their slot, `frame_ts` minus the grid is printed as "grid error") and
-  any slip of the capture thread by more than a slot, which would show up as a grid error near a
-  slot (67 ms).
-- Flips: changes of the published posture inside the window; expected: the clip's label changes in it.
+- Time to state: from the swap to when a subscriber receives the first `state` with the new posture
+  (same machine, same clock). It includes the posture hold times (bad 3 s, good 1.5 s by default)
+  and the wait for the next frame the node takes. The error is the swap's own duration (a rename,
+  microseconds) plus the subscriber's delivery (about a millisecond, see Latency).
+- Flips: changes of the published posture inside the window; expected: the swaps in it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 import psutil
 
 from bench.common import FRAME_SIZE, summary, wait_for
-from bench.scenes import Cast, Clip, write_scene
+from bench.scenes import Cast, write_frame_folder
 from edge_node.cli.clip import cover, webcam_noise
 from edge_node.vision.motion import Region, change, thumbnail
 from tests.support import Daemon, Mosquitto, Watcher
@@ -56,8 +58,31 @@ LOOPS: dict[str, dict[str, str]] = {
     "adaptive": {},
 }
 SCENES = ("sitting still", "posture changes", "empty desk", "paused")
-HOLD_S = {"bad": 3.0, "good": 1.5}  # posture.bad_after_s / good_after_s defaults
+MAX_FPS = 10.0  # camera.max_fps, the default: an image folder plays at this rate
+FOLDER_FRAMES = 100  # distinct noisy frames per posture, looped
 STATS_EVERY_S = 30.0
+WARMUP_S = 40.0  # before the window: the node settles (away after 10 s, still after 3 s)
+
+
+class Camera:
+    """A symlink to one folder of frames per label; `show()` swaps it (atomically) and records when."""
+
+    def __init__(self, link: Path, folders: dict[str, Path], label: str) -> None:
+        self.link = link
+        self.folders = folders
+        self.swaps: list[tuple[float, str]] = []
+        link.symlink_to(folders[label], target_is_directory=True)
+        self.label = label
+
+    def show(self, label: str) -> float:
+        """Point the camera at `label`'s folder; returns the wall time of the swap."""
+        spare = self.link.with_name(self.link.name + ".new")
+        spare.symlink_to(self.folders[label], target_is_directory=True)
+        os.replace(spare, self.link)
+        at = time.time()
+        self.label = label
+        self.swaps.append((at, label))
+        return at
 
 
 @dataclass
@@ -66,10 +91,9 @@ class Run:
 
     scene: str
     loop: str
-    clip: Clip
+    camera: Camera
     daemon: Daemon
     node_id: str
-    connected: float | None = None
     cpu: list[float] = field(default_factory=list)
 
     def topic(self, leaf: str) -> str:
@@ -85,28 +109,42 @@ class Run:
         return float(times.user + times.system)
 
 
-def write_clips(folder: Path, cast: Cast, change_s: float) -> dict[str, Clip]:
-    """The scenes' clips: a good posture held (30 s, looped), good ↔ bad every `change_s`, an empty desk."""
-    folder.mkdir(parents=True, exist_ok=True)
-    still = write_scene(folder / "still.avi", [(cast.good, 30.0, "good")], cast.size)
-    other = (cast.bad, "bad") if cast.bad is not None else (cast.empty, "empty")
-    changes = write_scene(
-        folder / "changes.avi", [(cast.good, change_s, "good"), (other[0], change_s, other[1])], cast.size
-    )
-    empty = write_scene(folder / "empty.avi", [(cast.empty, 30.0, "empty")], cast.size)
-    return {"sitting still": still, "posture changes": changes, "empty desk": empty, "paused": still}
+def write_folders(folder: Path, cast: Cast) -> dict[str, Path]:
+    """One folder of FOLDER_FRAMES noisy frames per label (good, bad when the photos have it, empty)."""
+    images = {"good": cast.good, "empty": cast.empty}
+    if cast.bad is not None:
+        images["bad"] = cast.bad
+    folders = {}
+    for label, image in images.items():
+        folders[label] = folder / label
+        seconds = FOLDER_FRAMES / MAX_FPS
+        write_frame_folder(
+            folders[label], [(image, seconds, label)], cast.size, fps=MAX_FPS, distinct=FOLDER_FRAMES
+        )
+    return folders
 
 
-def start(workdir: Path, broker: Mosquitto, scene: str, loop: str, *, clip: Clip, tag: str) -> Run:
+def scene_labels(name: str, folders: dict[str, Path]) -> tuple[str, str | None]:
+    """The label a scene starts with, and the one it swaps to and back (posture changes)."""
+    other = "bad" if "bad" in folders else "empty"
+    return {
+        "sitting still": ("good", None),
+        "posture changes": ("good", other),
+        "empty desk": ("empty", None),
+        "paused": ("good", None),
+    }[name]
+
+
+def start(workdir: Path, broker: Mosquitto, scene: str, loop: str, *, camera: Camera, tag: str) -> Run:
     node_id = f"bench-cpu-{tag}-{loop}"
-    args = ["--broker", broker.url, "--source", str(clip.path), "--loop", "--node-id", node_id]
+    args = ["--broker", broker.url, "--source", str(camera.link), "--loop", "--node-id", node_id]
     args += ["--data-dir", str(workdir / node_id)]
     daemon = Daemon(args, workdir / node_id, env=LOOPS[loop]).start()
-    return Run(scene, loop, clip, daemon, node_id)
+    return Run(scene, loop, camera, daemon, node_id)
 
 
 def connected_at(watcher: Watcher, run: Run, timeout: float = 120.0) -> float:
-    """The node's clock when its capture thread first reported the clip open (`camera.since`)."""
+    """The node's clock when its capture thread first reported the camera open (`camera.since`)."""
 
     def found() -> float | None:
         if not run.daemon.alive():
@@ -120,36 +158,17 @@ def connected_at(watcher: Watcher, run: Run, timeout: float = 120.0) -> float:
     return float(wait_for(found, timeout, f"{run.node_id}'s camera"))
 
 
-def change_times(clip: Clip, connected: float, start: float, end: float) -> list[tuple[float, str]]:
-    """(wall time, new label) of every label change of the looped clip between start and end."""
-    slots = clip.frames + 1  # a pass through the file takes one slot more than it has frames
-    changes = clip.changes()
-    out = []
-    n = 0
-    while True:
-        base = connected + n * slots / clip.fps
-        if base > end:
-            break
-        events = [(i, new) for i, _old, new in changes]
-        if n > 0 and clip.labels[-1] != clip.labels[0]:
-            events.insert(0, (0, clip.labels[0]))
-        for index, label in events:
-            at = base + index / clip.fps
-            if start <= at <= end:
-                out.append((at, label))
-        n += 1
-    return out
-
-
-def grid_error_ms(states: Sequence[dict[str, Any]], connected: float, fps: float) -> dict[str, Any]:
-    """How far `frame_ts` of published states sits after the 1/fps grid from `connected` (ms)."""
-    period = 1.0 / fps
-    errors = []
-    for payload in states:
-        frame_ts = payload.get("frame_ts")
-        if frame_ts:
-            errors.append(1000 * (((frame_ts - connected) % period + period * 0.25) % period - period * 0.25))
-    return summary(errors, 1)
+def play(camera: Camera, swap_to: str | None, start: float, seconds: float, change_s: float) -> None:
+    """Until start + seconds: swap the camera between its first label and `swap_to` every change_s,
+    the first swap half a period in (so no change is near the window's ends)."""
+    end = start + seconds
+    first = camera.label
+    at = start + change_s / 2
+    while swap_to is not None and at < end - change_s / 4:
+        time.sleep(max(0.0, at - time.time()))
+        camera.show(swap_to if camera.label == first else first)
+        at += change_s
+    time.sleep(max(0.0, end - time.time()))
 
 
 def measure(watcher: Watcher, run: Run, start: float, end: float) -> dict[str, Any]:
@@ -169,8 +188,7 @@ def measure(watcher: Watcher, run: Run, start: float, end: float) -> dict[str, A
     flips = sum(1 for a, b in itertools.pairwise(sequence) if a != b)
     to: dict[str, list[float]] = {"bad": [], "good": []}
     missed = 0
-    assert run.connected is not None
-    changes = change_times(run.clip, run.connected, start, end) if run.scene == "posture changes" else []
+    changes = [(at, label) for at, label in run.camera.swaps if start <= at <= end]
     traces = []
     for at, label in changes:
         hit = next((t for t, p in states if t >= at and p["posture"] == label), None)
@@ -204,7 +222,6 @@ def measure(watcher: Watcher, run: Run, start: float, end: float) -> dict[str, A
         "expected_flips": len(changes),
         "sequence": [x for i, x in enumerate(sequence) if i == 0 or x != sequence[i - 1]],
         "traces": traces,
-        "grid_error_ms": grid_error_ms([p for _, p in states], run.connected, run.clip.fps),
     }
 
 
@@ -219,29 +236,37 @@ def stats_after(watcher: Watcher, run: Run, ended: float, timeout: float) -> Non
 
 
 def scene(
-    workdir: Path, broker: Mosquitto, name: str, clip: Clip, *, minutes: float, warmup_s: float
+    workdir: Path,
+    broker: Mosquitto,
+    name: str,
+    folders: dict[str, Path],
+    *,
+    minutes: float,
+    warmup_s: float,
+    change_s: float,
 ) -> list[dict[str, Any]]:
-    """Both loops on one scene at once: warm up, then the window."""
+    """Both loops on one camera at once: warm up, then the window (with swaps in `posture changes`)."""
     words = name.split()
     tag = f"{words[0]}-{words[-1]}"
-    runs = [start(workdir, broker, name, loop, clip=clip, tag=tag) for loop in LOOPS]
+    first, swap_to = scene_labels(name, folders)
+    (workdir / tag).mkdir(parents=True, exist_ok=True)
+    camera = Camera(workdir / tag / "camera", folders, first)
+    runs = [start(workdir, broker, name, loop, camera=camera, tag=tag) for loop in LOOPS]
     watcher = Watcher(broker.port, [r.topic(leaf) for r in runs for leaf in ("state", "camera", "stats")])
     watcher.wait_connected()
     load = [round(v, 2) for v in os.getloadavg()]
     try:
-        for run in runs:
-            run.connected = connected_at(watcher, run)
+        begin = max(connected_at(watcher, run) for run in runs) + warmup_s
         if name == "paused":
             for run in runs:
                 watcher.publish(run.topic("monitoring/set"), "OFF")
             for run in runs:
                 watcher.wait_for(run.topic("state"), lambda m: b'"paused"' in m.payload, 30)
-        begin = max(r.connected or 0 for r in runs) + warmup_s
         time.sleep(max(0.0, begin - time.time()))
         for run in runs:
             run.cpu.append(run.cpu_seconds())
         started = time.time()
-        time.sleep(minutes * 60)
+        play(camera, swap_to, started, minutes * 60, change_s)
         for run in runs:
             run.cpu.append(run.cpu_seconds())
         ended = time.time()
@@ -333,26 +358,29 @@ def goals(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run(workdir: Path, cast: Cast, minutes: float, change_s: float) -> dict[str, Any]:
     """Every scene, fixed and adaptive side by side, then the gate's cost and the goal lines."""
-    clips = write_clips(workdir / "clips", cast, change_s)
-    warmup_s = 1.5 * change_s  # the window starts and ends halfway between two posture changes
+    folders = write_folders(workdir / "frames", cast)
     broker = Mosquitto(workdir / "mosquitto").start()
     rows: list[dict[str, Any]] = []
     try:
         for name in SCENES:
-            log.info("cpu: %s, %.1f min window after %.0f s", name, minutes, warmup_s)
-            rows += scene(workdir, broker, name, clips[name], minutes=minutes, warmup_s=warmup_s)
+            log.info("cpu: %s, %.1f min window after %.0f s", name, minutes, WARMUP_S)
+            rows += scene(
+                workdir, broker, name, folders, minutes=minutes, warmup_s=WARMUP_S, change_s=change_s
+            )
     finally:
         broker.stop()
     checks = goals(rows)
     return {
         "minutes": minutes,
         "change_s": change_s,
-        "clip": {"fps": clips["sitting still"].fps, "size": list(cast.size), "photos": cast.names},
+        "camera": {
+            "fps": MAX_FPS,
+            "size": list(cast.size),
+            "photos": cast.names,
+            "frames_per_scene": FOLDER_FRAMES,
+        },
         "rows": rows,
         "gate": gate_cost(cast),
         "goals": checks,
         "met": all(g["met"] for g in checks),
-        "grid_error_ms_p95_max": max(
-            (r["grid_error_ms"]["p95"] or 0 for r in rows if r["grid_error_ms"]["n"]), default=None
-        ),
     }

@@ -1,17 +1,17 @@
-"""Scripted desk scenes from photos: labelled clips (as `deskpulse-edge clip` writes them) and frame folders.
+"""Scripted desk scenes from photos, as folders of camera frames an image-folder source plays.
 
 A scene is a list of (photo, seconds, label) segments. The shared posture photos give one person in a
 good and a bad posture (`nvinay_straight_hf` / `nvinay_hunchback_hf`, side view) and a desk without
 anybody (`mps_cup`); without them scikit-image's astronaut (good) and coffee cup (empty) stand in, and
 there is no bad posture. Every frame gets a webcam's sensor noise and a few pixels of movement
-(`edge_node.cli.clip.webcam_noise`), so a still scene is never a still picture. The frames keep the
+(`edge_node.cli.clip.webcam_noise`, what `deskpulse-edge clip` does), so a still scene is never a
+still picture. The frames keep the
 portrait shape of the posture photos (360 x 640): cropped to 640 x 480 the person's head and hips fall
 outside the picture and MediaPipe finds nobody.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,10 +21,8 @@ import cv2
 import numpy as np
 
 from bench.common import SHARED_POSTURE
-from edge_node.cli.clip import Segment, clip_size, cover, webcam_noise, write_clip
+from edge_node.cli.clip import Segment, clip_size, cover, webcam_noise
 from edge_node.vision.landmarks import Image
-
-CLIP_FPS = 15.0  # a webcam delivers more than camera.max_fps (10); the node skips what it does not need
 
 
 @dataclass(frozen=True)
@@ -63,37 +61,6 @@ def cast(*, shared: bool = True) -> Cast:
     astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)  # type: ignore[no-untyped-call]
     coffee = cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)  # type: ignore[no-untyped-call]
     return Cast(astronaut, None, coffee, {"good": "skimage astronaut", "empty": "skimage coffee"})
-
-
-@dataclass(frozen=True)
-class Clip:
-    """A written clip: its file, frame rate, frame count and per-frame labels."""
-
-    path: Path
-    fps: float
-    labels: tuple[str, ...]
-
-    @property
-    def frames(self) -> int:
-        return len(self.labels)
-
-    def changes(self) -> list[tuple[int, str, str]]:
-        """(frame index, old label, new label) of every label change inside the clip."""
-        return [
-            (i, self.labels[i - 1], self.labels[i])
-            for i in range(1, len(self.labels))
-            if self.labels[i] != self.labels[i - 1]
-        ]
-
-
-def write_scene(path: Path, segments: Sequence[tuple[Image, float, str]], size: tuple[int, int]) -> Clip:
-    """Write an MJPEG clip and its `frame,label` CSV (edge_node.cli.clip) at CLIP_FPS."""
-    labels_file = write_clip(
-        path, [Segment(image, seconds, label) for image, seconds, label in segments], fps=CLIP_FPS, size=size
-    )
-    with labels_file.open(newline="", encoding="utf-8") as handle:
-        labels = tuple(row["label"] for row in csv.DictReader(handle))
-    return Clip(path, CLIP_FPS, labels)
 
 
 def write_frame_folder(
