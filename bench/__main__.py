@@ -19,14 +19,22 @@ from bench.common import ROOT, load_photos, machine, scratch
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("pipeline", "latency", "fanout", "frames", "soak", "writes")
+SECTIONS = ("pipeline", "latency", "fanout", "frames", "cpu", "pi", "soak", "writes")
+# The soak restarts the broker and interrupts the camera this often (minutes); the quick profile's
+# one-minute soak does each once or twice instead.
+DISRUPT_EVERY_MIN = {"soak_broker_every": 10.0, "soak_camera_every": 15.0}
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "seconds": 3.0,
         "latency_s": 6.0,
         "fanout": "10,100",
         "fanout_s": 4.0,
-        "soak_min": 0.5,
+        "cpu_min": 1.0,
+        "change_s": 20.0,
+        "pi_min": 1.5,
+        "soak_min": 1.0,
+        "soak_broker_every": 0.5,
+        "soak_camera_every": 0.6,
         "writes_min": 2.0,
     },
     "full": {
@@ -34,7 +42,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "latency_s": 30.0,
         "fanout": "0,10,100,1000",
         "fanout_s": 20.0,
+        "cpu_min": 10.0,
+        "change_s": 60.0,
+        "pi_min": 10.0,
         "soak_min": 30.0,
+        "soak_broker_every": 10.0,
+        "soak_camera_every": 15.0,
         "writes_min": 10.0,
     },
 }
@@ -63,9 +76,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, help="latency: seconds per broker")
     parser.add_argument("--fanout", help="fan-out: comma-separated subscriber counts, e.g. 10,100,1000")
     parser.add_argument("--fanout-seconds", type=float, help="fan-out: measuring window per count")
-    parser.add_argument("--soak-minutes", type=float, help="soak: how long (30 for the README figure)")
+    parser.add_argument(
+        "--cpu-minutes", type=float, help="cpu: window per scene (fixed and adaptive run side by side)"
+    )
+    parser.add_argument("--change-seconds", type=float, help="cpu, pi: the posture changes this often")
+    parser.add_argument("--pi-class", action="store_true", help="also run the pi section (with --only cpu)")
+    parser.add_argument("--pi-minutes", type=float, help="pi: measuring window under the Pi-class CPU limit")
+    parser.add_argument("--soak-minutes", type=float, help="soak: how long (120 for the docs figure)")
     parser.add_argument("--soak-interval", type=float, default=None, help="soak: seconds between samples")
     parser.add_argument("--writes-minutes", type=float, help="writes: minutes measured after the warm-up")
+    parser.add_argument(
+        "--soak-broker-every", type=float, help="soak: restart the broker every this many minutes (0: never)"
+    )
+    parser.add_argument(
+        "--soak-camera-every", type=float, help="soak: interrupt the camera every this many minutes (0: no)"
+    )
+    parser.add_argument(
+        "--soak-camera-down", type=float, default=5.0, help="soak: seconds the camera is gone each time"
+    )
     parser.add_argument("--no-shared", action="store_true", help="only the photos scikit-image ships")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes")
     return parser.parse_args(argv)
@@ -79,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     profile = PROFILES[args.profile]
     only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if args.pi_class:
+        only.add("pi")
     unknown = only - set(SECTIONS)
     if unknown:
         print(
@@ -91,6 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     soak_min = args.soak_minutes if args.soak_minutes is not None else profile["soak_min"]
     soak_interval = args.soak_interval or (5.0 if soak_min >= 5 else 1.0)
     writes_min = args.writes_minutes or profile["writes_min"]
+    change_s = args.change_seconds or profile["change_s"]
+
+    def option(name: str) -> float:
+        """A soak disruption interval: given, or the profile's for its own soak length, else 10 / 15 min."""
+        value = getattr(args, name)
+        if value is not None:
+            return float(value)
+        return float(profile[name] if args.soak_minutes is None else DISRUPT_EVERY_MIN[name])
 
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -103,12 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["photos"] = len(photos)
     started = time.monotonic()
     with scratch("deskpulse-bench-") as workdir:
-        from bench import fanout, frames, latency, pipeline, soak, writes
+        from bench import cpu, fanout, frames, latency, pi, pipeline, soak, writes
+        from bench.scenes import cast
         from tests.support import Mosquitto
 
         video: Path | None = None
-        if {"frames", "soak"} & only:
+        if "frames" in only:
             video = frames.write_video(workdir / "desk.avi", photos)
+        people = cast(shared=not args.no_shared)
 
         def section(name: str, run: Callable[[], dict[str, Any]]) -> None:
             if name not in only:
@@ -145,7 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if video is not None:
             section("frames", lambda: frames.run(workdir / "frames", photos, video, max(seconds, 10.0)))
-            section("soak", lambda: soak.run(workdir / "soak", video, soak_min, soak_interval))
+        cpu_min, pi_min = args.cpu_minutes or profile["cpu_min"], args.pi_minutes or profile["pi_min"]
+        section("cpu", lambda: cpu.run(workdir / "cpu", people, cpu_min, change_s))
+        section("pi", lambda: pi.run(workdir / "pi", people, pi_min, change_s))
+        section(
+            "soak",
+            lambda: soak.run(
+                workdir / "soak",
+                people,
+                soak_min,
+                soak_interval,
+                broker_every_min=option("soak_broker_every"),
+                camera_every_min=option("soak_camera_every"),
+                camera_down_s=args.soak_camera_down,
+            ),
+        )
         section("writes", lambda: writes.run(workdir / "writes", photos, writes_min))
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     path = _save(args.out, results)

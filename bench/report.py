@@ -164,36 +164,181 @@ def _frames(fr: dict[str, Any]) -> str:
 
 
 def _soak(s: dict[str, Any]) -> str:
-    return table(
+    start, end = s.get("start", {}), s.get("end", {})
+    head = table(
         [
             "minutes",
-            "RSS first MB",
-            "RSS last MB",
-            "RSS peak MB",
+            "RSS first / last / peak MB",
             "growth %",
+            "RSS slope MB/h",
             "USS first / last MB",
-            "slope MB/h",
+            "USS slope MB/h",
+            "open fds start / end (max)",
+            "threads start / end (max)",
+            "written MB start / end (MB/h)",
             "CPU mean %",
-            "pipeline fps",
-            "dropped",
             "verdict",
         ],
         [
             [
                 s["minutes"],
-                s["rss_first_mb"],
-                s["rss_last_mb"],
-                s["rss_peak_mb"],
+                f"{s['rss_first_mb']} / {s['rss_last_mb']} / {s['rss_peak_mb']}",
                 s["rss_growth_pct"],
-                f"{s.get('uss_first_mb')} / {s.get('uss_last_mb')}",
                 s["rss_slope_mb_per_h"],
+                f"{s.get('uss_first_mb')} / {s.get('uss_last_mb')}",
+                s.get("uss_slope_mb_per_h"),
+                f"{start.get('fds')} / {end.get('fds')} ({s.get('fds_max')})",
+                f"{start.get('threads')} / {end.get('threads')} ({s.get('threads_max')})",
+                f"{start.get('write_mb')} / {end.get('write_mb')} ({s.get('write_mb_per_h')})",
                 s["cpu_mean_pct"],
-                s["node_stats"].get("pipeline_fps"),
-                s["node_stats"].get("dropped_frames"),
                 verdict(s["met"]),
             ]
         ],
     )
+    events = s.get("events") or []
+    if not events:
+        return head
+    rows = []
+    for e in events:
+        if "error" in e:
+            rows.append([e["kind"], "-", "-", "-", "-", "-", "-", e["error"]])
+            continue
+        camera = e["kind"].startswith("camera")
+        rows.append(
+            [
+                e["kind"],
+                e["at_min"],
+                e["down_s"],
+                e.get("noticed_s") if camera else "-",
+                e.get("camera_back_s") if camera else "-",
+                e["state_current_s"],
+                f"{e['retained_before']} → {e['retained_after']}",
+                "yes" if e["all_back"] else "missing " + ", ".join(e["missing"]),
+            ]
+        )
+    events_table = table(
+        [
+            "disruption",
+            "at min",
+            "down s",
+            "noticed s",
+            "camera back s",
+            "state current s",
+            "retained topics",
+            "all retained back",
+        ],
+        rows,
+    )
+    stats = s.get("node_stats", {})
+    tail = (
+        f"Node at the end: {stats.get('pipeline_fps')} fps processed, {stats.get('inference_fps')} fps "
+        f"inferred, pace {stats.get('pace')}, dropped {stats.get('dropped_frames')}; camera gone "
+        f"{s.get('camera_down_s')} s each time. Recovery: all retained back {s.get('all_retained_back')}, "
+        f"state current at most {s.get('state_current_max_s')} s (target 5 s): "
+        f"{verdict(s.get('recovery_met'))}."
+    )
+    return f"{head}\n\n{events_table}\n\n{tail}"
+
+
+def _p(summary: dict[str, Any]) -> str:
+    if not summary or not summary.get("n"):
+        return "-"
+    return f"{summary['p50']:.1f} / {summary['p95']:.1f}"
+
+
+def _cpu(c: dict[str, Any]) -> str:
+    rows = [
+        [
+            r["scene"],
+            r["loop"],
+            f"{r['cpu_s_per_h']:,.0f}",
+            f"{100 * r['cores']:.1f} %",
+            f"{r['inferred_per_h']:,}",
+            ", ".join(r["pace"]),
+            _p(r["to_bad_s"]),
+            _p(r["to_good_s"]),
+            f"{r['flips']} ({r['expected_flips']})",
+            r.get("load", {}).get("before"),
+        ]
+        for r in c["rows"]
+    ]
+    scenes = table(
+        [
+            "scene",
+            "loop",
+            "CPU-s per hour",
+            "of a core",
+            "model frames per hour",
+            "pace",
+            "to bad p50 / p95 s",
+            "to good p50 / p95 s",
+            "flips (expected)",
+            "load average",
+        ],
+        rows,
+    )
+    g = c["gate"]["us"]
+    goals = table(
+        ["goal", "measured", "verdict"], [[x["goal"], x["measured"], verdict(x["met"])] for x in c["goals"]]
+    )
+    cam = c["camera"]
+    return (
+        f"{scenes}\n\nWindow {c['minutes']:g} min per scene (fixed and adaptive at the same time; CPU-s "
+        f"per hour extrapolated from it), a posture change every {c['change_s']:g} s; camera "
+        f"{cam['size'][0]}x{cam['size'][1]} at {cam['fps']:g} fps.\n\n"
+        f"Scene-change gate per {c['gate']['frame']} frame, in process: mean {g['mean']} µs, "
+        f"p50 {g['p50']} µs, p95 {g['p95']} µs.\n\n{goals}"
+    )
+
+
+def _pi(p: dict[str, Any]) -> str:
+    if "skipped" in p:
+        return f"skipped: {p['skipped']}"
+    cal = p["calibration"]
+    r = p["row"]
+    share = cal["share_of_core"] or 0
+    age = p["frame_age_ms"]
+    cores, pi_cores = p["node_cpu_cores"], p.get("node_cpu_pi_cores") or {}
+    calibration = (
+        f"Calibration: quota {cal['quota_us']} us per {cal['period_us']} us "
+        f"({100 * share:.1f} % of one core), bare inference median {cal['median_ms']} ms. Rounds: "
+        + "; ".join(p["calibration_rounds"])
+    )
+    rows: list[list[Any]] = [
+        ["posture changes in the window", f"{r['changes']} (missed {r['missed_changes']})", "-"],
+        ["time to bad p50 / p95 (s)", _p(r["to_bad_s"]), "≤ 3 + 1 s"],
+        ["time to good p50 / p95 (s)", _p(r["to_good_s"]), "≤ 1.5 + 1 s"],
+        ["flips (expected)", f"{r['flips']} ({r['expected_flips']})", "-"],
+        [
+            "camera frames / processed / through the model, per hour",
+            f"{p['camera_frames_per_h']:,} / {r['processed_per_h']:,} / {r['inferred_per_h']:,}",
+            "the rest skipped at the capture",
+        ],
+        [
+            "dropped_frames start → end",
+            f"{p['dropped_frames']['start']} → {p['dropped_frames']['end']}",
+            "-",
+        ],
+        [
+            "frame age at publish p50 / p95 ms, first half; second half",
+            f"{_p(age['first'])}; {_p(age['second'])}",
+            "does not grow",
+        ],
+        ["inference ms (stats, median of each)", ", ".join(str(x) for x in p["inference_ms"][:8]), "-"],
+        [
+            "node CPU, stats.cpu_cores mean / max (host cores)",
+            f"{cores.get('mean')} / {cores.get('max')}",
+            "-",
+        ],
+        [
+            "node CPU in Pi-class cores (÷ quota share) mean / max",
+            f"{pi_cores.get('mean')} / {pi_cores.get('max')}",
+            f"≤ cpu_budget {p['cpu_budget']} (+ the rest of the node)",
+        ],
+        ["node CPU by psutil over the window (Pi-class cores)", p.get("psutil_pi_cores"), "-"],
+    ]
+    checks = ", ".join(f"{name}: {verdict(ok)}" for name, ok in p["checks"].items())
+    return f"{calibration}\n\n{table(['measure', 'value', 'expected'], rows)}\n\nChecks: {checks}."
 
 
 def _writes(w: dict[str, Any]) -> str:
@@ -291,6 +436,14 @@ def budgets(results: dict[str, Any]) -> str:
                 verdict(fr["wire"]["met"]),
             ]
         )
+    c = results.get("cpu")
+    if c and "error" not in c:
+        for g in c["goals"]:
+            rows.append([f"cpu: {g['goal']}", g["measured"], verdict(g["met"])])
+    pi = results.get("pi")
+    if pi and "error" not in pi and "skipped" not in pi:
+        for name, ok in pi["checks"].items():
+            rows.append([f"Pi-class: {name}", "see the Pi-class table", verdict(ok)])
     s = results.get("soak")
     if s and "error" not in s:
         rows.append(
@@ -300,6 +453,15 @@ def budgets(results: dict[str, Any]) -> str:
                 verdict(s["met"]),
             ]
         )
+        if s.get("events"):
+            rows.append(
+                [
+                    "soak: after each broker restart / camera loss, retained back and state current ≤ 5 s",
+                    f"all back: {s.get('all_retained_back')}, "
+                    f"state current max {s.get('state_current_max_s')} s",
+                    verdict(s.get("recovery_met")),
+                ]
+            )
     w = results.get("writes")
     if w and "error" not in w:
         node = w["node"]
@@ -327,7 +489,7 @@ def budgets(results: dict[str, Any]) -> str:
                 "-",
             ]
         )
-    for name in ("pipeline", "latency", "fanout", "frames", "soak", "writes"):
+    for name in ("pipeline", "latency", "fanout", "frames", "cpu", "pi", "soak", "writes"):
         if name in results and "error" in results[name]:
             rows.append([name, results[name]["error"], "error"])
     return table(["budget", "measured", "verdict"], rows)
@@ -350,6 +512,8 @@ def render(results: dict[str, Any]) -> str:
         "latency": _latency,
         "fanout": _fanout,
         "frames": _frames,
+        "cpu": _cpu,
+        "pi": _pi,
         "soak": _soak,
         "writes": _writes,
     }
@@ -358,6 +522,8 @@ def render(results: dict[str, Any]) -> str:
         "latency": "Latency: capture → state received (ms)",
         "fanout": "Fan-out: WebSocket subscribers on mosquitto",
         "frames": "Frames at the defaults",
+        "cpu": "CPU per monitored hour: fixed-rate loop and adaptive pace",
+        "pi": "Pi-class CPU (scripts/pi-class.sh), the node at its defaults",
         "soak": "Soak",
         "writes": "Writes to storage per day (extrapolated from the measured window)",
     }

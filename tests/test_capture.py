@@ -182,6 +182,28 @@ def test_camera_unplugged_retries_with_backoff_and_recovers() -> None:
         capture.stop()
 
 
+def test_each_camera_outage_backs_off_from_the_start() -> None:
+    plugged = threading.Event()
+    camera = FakeCamera(plugged)
+    slot = LatestSlot()
+    config = CameraConfig(source="9", retry_min_s=0.4, retry_max_s=30.0)
+    capture = Capture(config, slot, source_factory=lambda _c: camera)
+    capture.start()
+    try:
+        wait_until(lambda: capture.status("cam")[1].attempts >= 3, 10, what="a first outage")
+        plugged.set()
+        wait_until(lambda: capture.status("cam")[1].state == "connected", 20, what="reconnect")
+        assert slot.take(2.0) is not None
+        plugged.clear()  # a second outage, after frames flowed again
+        _, status = wait_until(
+            lambda: (s := capture.status("cam"))[1].state == "disconnected" and s, 10, what="loss"
+        )
+        assert status.attempts == 1  # not 4: the first outage's count does not carry over
+        assert status.retry_at is not None and status.retry_at - time.time() <= 0.4
+    finally:
+        capture.stop()
+
+
 def test_pause_releases_the_device_and_resume_reopens() -> None:
     plugged = threading.Event()
     plugged.set()

@@ -161,10 +161,13 @@ class Capture:
                 continue
             self.source_open = True
             log.info("camera connected: %s %s", source.description, info.resolution or "")
+            delivered = self.last_frame_mono
             try:
                 attempt = self._read_loop(source, info)
             except SourceError as exc:
-                attempt += 1
+                # A camera that delivered frames since it opened failed anew: back off from the start,
+                # not from where the previous outage left off (else every outage waits longer).
+                attempt = (attempt if self.last_frame_mono == delivered else 0) + 1
                 self._fail(exc, attempt)
             finally:
                 source.close()
