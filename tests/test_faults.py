@@ -104,7 +104,9 @@ def test_broker_restart_node_back_online_within_5s_with_current_retained_state(
     assert daemon.alive()
     # The node republishes right after `online`; once that reached this subscriber, a new one must
     # get only current retained values.
-    after.wait_for(f"{BASE}/state", lambda m: not m.retain, 10, after=after.messages.index(online))
+    republished = after.messages.index(online)
+    after.wait_for(f"{BASE}/state", lambda m: not m.retain, 10, after=republished)
+    after.wait_for(f"{BASE}/frame", lambda m: not m.retain and len(m.payload) > 0, 10, after=republished)
 
     late = _control(secure_broker)
     watchers.append(late)

@@ -222,4 +222,5 @@ def test_the_daemon_keeps_its_totals_through_a_kill_and_a_restart(
     again.wait_connected()
     restarted = Stats.model_validate_json(again.wait_for("deskpulse/stats1/stats", timeout=60).payload)
     today = restarted.today
-    assert today.good_s + today.bad_s + today.away_s + today.unknown_s >= round(kept, 1) - 0.1
+    # The published totals are rounded to 0.1 s each: four of them can lose up to 0.2 s together.
+    assert today.good_s + today.bad_s + today.away_s + today.unknown_s >= kept - 0.2 - 1e-9

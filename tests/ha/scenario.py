@@ -28,6 +28,8 @@ ENTITIES = {
     "switch.deskpulse_ha_desk_frames": "config",
     "number.deskpulse_ha_desk_alert_minutes": "config",
     "select.deskpulse_ha_desk_sensitivity": "config",
+    "select.deskpulse_ha_desk_rotation": "config",
+    "number.deskpulse_ha_desk_cpu_budget": "config",
     "button.deskpulse_ha_desk_calibrate": "config",
     "sensor.deskpulse_ha_desk_calibration": "diagnostic",
     "sensor.deskpulse_ha_desk_camera_state": "diagnostic",

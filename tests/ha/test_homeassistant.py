@@ -110,6 +110,8 @@ def test_entities_appear_with_ids_device_and_states(home_assistant: HomeAssistan
     wait_state(ha, "switch.deskpulse_ha_desk_frames", "on")
     wait_state(ha, "number.deskpulse_ha_desk_alert_minutes", "10")
     wait_state(ha, "select.deskpulse_ha_desk_sensitivity", "medium")
+    wait_state(ha, "select.deskpulse_ha_desk_rotation", "0")
+    wait_state(ha, "number.deskpulse_ha_desk_cpu_budget", "0.25")
     wait_state(ha, "sensor.deskpulse_ha_desk_calibration", "uncalibrated")
     wait_state(ha, "sensor.deskpulse_ha_desk_camera_state", "connected")
     assert ha.state(ALERT) == "unknown"  # no alert yet
@@ -231,6 +233,7 @@ def test_commands_from_home_assistant(home_assistant: HomeAssistant, node: Node)
     ha = home_assistant
     select = "select.deskpulse_ha_desk_sensitivity"
     number = "number.deskpulse_ha_desk_alert_minutes"
+    budget = "number.deskpulse_ha_desk_cpu_budget"
     latencies = {
         "sensitivity": _command(
             ha,
@@ -242,8 +245,11 @@ def test_commands_from_home_assistant(home_assistant: HomeAssistant, node: Node)
         "alert_minutes": _command(
             ha, node, ("number", "set_value", {"entity_id": number, "value": 15}), "alert_minutes", "15"
         ),
+        "cpu_budget": _command(
+            ha, node, ("number", "set_value", {"entity_id": budget, "value": 0.5}), "cpu_budget", "0.5"
+        ),
     }
-    assert (ha.state(select), ha.state(number)) == ("high", "15")
+    assert (ha.state(select), ha.state(number), ha.state(budget)) == ("high", "15", "0.5")
 
     press = ("button", "press", {"entity_id": "button.deskpulse_ha_desk_calibrate"})
     latencies["calibrate"] = _command(ha, node, press, "calibrate", "calibrating")
