@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import psutil
 
+from edge_node.cli.clip import cover, webcam_noise
 from edge_node.config import Config, validate_config
 from edge_node.mqtt.link import MqttLink, MqttProtocol
 from edge_node.node import Node
@@ -82,26 +83,15 @@ class Photo:
     person: bool
 
 
-def _cover(image: Image, size: tuple[int, int]) -> Image:
-    """Scale to cover `size` and crop the centre, as a camera frames a scene."""
-    width, height = size
-    h, w = image.shape[:2]
-    scale = max(width / w, height / h)
-    resized = cv2.resize(image, (max(width, round(w * scale)), max(height, round(h * scale))))
-    top = (resized.shape[0] - height) // 2
-    left = (resized.shape[1] - width) // 2
-    return np.ascontiguousarray(resized[top : top + height, left : left + width])
-
-
 def load_photos(size: tuple[int, int] = FRAME_SIZE, *, shared: bool = True) -> list[Photo]:
     """scikit-image's photos (there with the test extras), plus the shared posture photos if present."""
     from skimage import data
 
     astronaut = data.astronaut()  # type: ignore[no-untyped-call]
-    photos = [Photo("astronaut", _cover(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), size), True)]
+    photos = [Photo("astronaut", cover(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR), size), True)]
     for name in ("coffee", "rocket"):
         rgb = getattr(data, name)()
-        photos.append(Photo(name, _cover(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), size), False))
+        photos.append(Photo(name, cover(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), size), False))
     images = SHARED_POSTURE / "images"
     if shared and images.is_dir():
         for folder, person in (("good", True), ("bad", True), ("empty", False)):
@@ -110,16 +100,8 @@ def load_photos(size: tuple[int, int] = FRAME_SIZE, *, shared: bool = True) -> l
                     continue  # drawn-on skeletons: MediaPipe misses the person (see the data's README)
                 image = cv2.imread(str(path), cv2.IMREAD_COLOR)
                 if image is not None:
-                    photos.append(Photo(f"{folder}/{path.stem}", _cover(image, size), person))
+                    photos.append(Photo(f"{folder}/{path.stem}", cover(image, size), person))
     return photos
-
-
-def webcam_noise(image: Image, rng: np.random.Generator, sigma: float = 4.0, shift: int = 3) -> Image:
-    """A frame as a webcam delivers it: sensor noise and a few pixels of movement."""
-    dx, dy = (int(v) for v in rng.integers(-shift, shift + 1, size=2))
-    moved = np.roll(image, (dy, dx), axis=(0, 1))
-    noise = rng.normal(0.0, sigma, size=image.shape)
-    return np.clip(moved.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
 def make_clip(photos: Sequence[Photo], per_photo: int = CLIP_FRAMES_PER_PHOTO, seed: int = 7) -> list[bytes]:

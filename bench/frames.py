@@ -11,7 +11,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bench.common import Photo, summary, wait_for, webcam_noise
+from bench.common import Photo, summary, wait_for
+from edge_node.cli.clip import webcam_noise
 from edge_node.config import FramesConfig
 from edge_node.vision.jpeg import encode_frame
 from tests.support import Daemon, Mosquitto, Watcher

@@ -1,3 +1,3 @@
 """DeskPulse Edge: a posture monitor that publishes retained MQTT state."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from edge_node import __version__
 from edge_node.mqtt.topics import NodeTopics
 from edge_node.payloads import (
     CameraError,
@@ -207,7 +208,7 @@ class Publisher:
     def info(self, node: str, *, name: str | None = None) -> None:
         info = Info(
             node=node,
-            version="0.1.0",
+            version=__version__,
             model="mediapipe-pose-full (mediapipe 0.10.18)",
             started_at=time.time() - 3600,
             mqtt_protocol="5",
