@@ -15,12 +15,19 @@ from typing import Any
 
 import pytest
 
-from edge_node.datadir import JsonStore
-from edge_node.node import Node
 from edge_node.stats.store import FILE_NAME
-from edge_node.stats.tracker import MAX_GAP_S, open_tracker
-from edge_node.vision.frames import Frame, LatestSlot
-from tests.test_node_loop import BLANK, GOOD, SLOUCH, FakeCamera, MemoryLink, ScriptedPoses, config_for
+from edge_node.stats.tracker import MAX_GAP_S
+from edge_node.vision.frames import Frame
+from tests.test_node_loop import (
+    BLANK,
+    GOOD,
+    SLOUCH,
+    FakeCamera,
+    MemoryLink,
+    ScriptedPoses,
+    config_for,
+    node_for,
+)
 from tests.test_tracker import MONDAY, Desk, local, stored_days
 
 HOUR = 3600.0
@@ -91,22 +98,11 @@ class TwoClockDesk:
         self.link = MemoryLink(self.config.node_id)
         self.camera = FakeCamera(self.wall)
         self.estimator = ScriptedPoses()
-        self.tracker = open_tracker(
-            node_id=self.config.node_id,
-            alerts=self.config.alerts,
-            stats=self.config.stats,
-            data_dir=self.config.data_dir,
-            clock=lambda: self.wall[0],
-            background_writes=False,
-        )
-        self.node = Node(
+        self.node, self.tracker = node_for(
             self.config,
+            self.estimator,
             link=self.link,
-            capture=self.camera,  # type: ignore[arg-type]
-            slot=LatestSlot(),
-            estimator=self.estimator,
-            tracker=self.tracker,
-            store=JsonStore(self.config.data_dir),
+            camera=self.camera,
             clock=lambda: self.wall[0],
             mono=lambda: self.mono[0],
         )

@@ -15,14 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from edge_node.datadir import JsonStore
-from edge_node.node import Node
 from edge_node.node.health import PROCESSING_FAILED, ErrorLog, FailingFrames
-from edge_node.stats.tracker import open_tracker
 from edge_node.vision.frames import Frame, LatestSlot
 from edge_node.vision.landmarks import Image, Pose
 from edge_node.vision.pose import Detection
-from tests.test_node_loop import BLANK, GOOD, START, FakeCamera, MemoryLink, config_for
+from tests.test_node_loop import BLANK, GOOD, START, FakeCamera, MemoryLink, config_for, node_for
 
 FRAME_S = 0.01  # 100 fps: what this machine's pipeline processes (docs/benchmarks.md)
 FAILING_FRAMES = 10_000
@@ -81,24 +78,8 @@ class LoopDesk:
         self.camera.set_state("connected")
         self.slot = ScriptedSlot(self.now, self.camera, self.stop)
         self.estimator = BrokenPose(GOOD)
-        self.tracker = open_tracker(
-            node_id=self.config.node_id,
-            alerts=self.config.alerts,
-            stats=self.config.stats,
-            data_dir=self.config.data_dir,
-            clock=self.clock,
-            background_writes=False,
-        )
-        self.node = Node(
-            self.config,
-            link=self.link,
-            capture=self.camera,  # type: ignore[arg-type]
-            slot=self.slot,
-            estimator=self.estimator,
-            tracker=self.tracker,
-            store=JsonStore(self.config.data_dir),
-            clock=self.clock,
-            mono=self.clock,
+        self.node, self.tracker = node_for(
+            self.config, self.estimator, link=self.link, camera=self.camera, clock=self.clock, slot=self.slot
         )
 
     def clock(self) -> float:

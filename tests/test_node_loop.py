@@ -8,7 +8,7 @@ systemd, real brokers) is covered by test_daemon.py, test_faults.py and test_wat
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from edge_node.mqtt.message import Message
 from edge_node.mqtt.topics import NodeTopics
 from edge_node.node import Node
 from edge_node.payloads import CameraError, CameraStatus
-from edge_node.stats.tracker import open_tracker
+from edge_node.stats.tracker import Tracker, open_tracker
 from edge_node.vision.frames import Frame, LatestSlot
 from edge_node.vision.landmarks import Image, Pose
 from edge_node.vision.pose import Detection
@@ -123,6 +123,41 @@ class ScriptedPoses:
         return Detection(self.pose, 1.0)
 
 
+def node_for(
+    config: Config,
+    estimator: Any,
+    *,
+    link: MemoryLink,
+    camera: FakeCamera,
+    clock: Callable[[], float],
+    mono: Callable[[], float] | None = None,
+    slot: LatestSlot | None = None,
+    tracker: Tracker | None = None,
+) -> tuple[Node, Tracker]:
+    """A node with its real parts on scripted clocks (the tracker's writes in the caller's thread)."""
+    if tracker is None:
+        tracker = open_tracker(
+            node_id=config.node_id,
+            alerts=config.alerts,
+            stats=config.stats,
+            data_dir=config.data_dir,
+            clock=clock,
+            background_writes=False,
+        )
+    node = Node(
+        config,
+        link=link,
+        capture=camera,  # type: ignore[arg-type]
+        slot=slot or LatestSlot(),
+        estimator=estimator,
+        tracker=tracker,
+        store=JsonStore(config.data_dir),
+        clock=clock,
+        mono=mono or clock,
+    )
+    return node, tracker
+
+
 @dataclass
 class Desk:
     """A node with its real parts (engine, controller, publisher, tracker, stores) on a scripted clock."""
@@ -136,24 +171,8 @@ class Desk:
         self.link = MemoryLink(self.config.node_id)
         self.camera = FakeCamera(self.now)
         self.slot = LatestSlot()
-        self.tracker = open_tracker(
-            node_id=self.config.node_id,
-            alerts=self.config.alerts,
-            stats=self.config.stats,
-            data_dir=self.config.data_dir,
-            clock=self.clock,
-            background_writes=False,
-        )
-        self.node = Node(
-            self.config,
-            link=self.link,
-            capture=self.camera,  # type: ignore[arg-type]
-            slot=self.slot,
-            estimator=self.estimator,
-            tracker=self.tracker,
-            store=JsonStore(self.config.data_dir),
-            clock=self.clock,
-            mono=self.clock,
+        self.node, self.tracker = node_for(
+            self.config, self.estimator, link=self.link, camera=self.camera, clock=self.clock, slot=self.slot
         )
 
     def clock(self) -> float:

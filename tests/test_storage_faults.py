@@ -23,15 +23,22 @@ from typing import Any
 import pytest
 
 from edge_node.config import Config
-from edge_node.datadir import JsonStore
-from edge_node.node import Node
 from edge_node.stats.journal import JOURNAL_FILE, MinuteJournal, read_journal, with_journal
 from edge_node.stats.store import FILE_NAME, StatsStore, read_snapshot
 from edge_node.stats.tracker import Tracker
 from edge_node.stats.writer import StatsWriter
-from edge_node.vision.frames import Frame, LatestSlot
+from edge_node.vision.frames import Frame
 from tests.support import Daemon, Mosquitto, Watcher, wait_until
-from tests.test_node_loop import BLANK, GOOD, START, FakeCamera, MemoryLink, ScriptedPoses, config_for
+from tests.test_node_loop import (
+    BLANK,
+    GOOD,
+    START,
+    FakeCamera,
+    MemoryLink,
+    ScriptedPoses,
+    config_for,
+    node_for,
+)
 
 MOUNTING = os.geteuid() == 0 and shutil.which("mount") is not None and shutil.which("losetup") is not None
 needs_mounting = pytest.mark.skipif(not MOUNTING, reason="mounting a tmpfs or a loop ext4 needs root")
@@ -181,16 +188,8 @@ class StorageDesk:
         )
         self.estimator = ScriptedPoses()
         self.estimator.pose = GOOD
-        self.node = Node(
-            config,
-            link=self.link,
-            capture=self.camera,  # type: ignore[arg-type]
-            slot=LatestSlot(),
-            estimator=self.estimator,
-            tracker=self.tracker,
-            store=JsonStore(data_dir),
-            clock=self.clock,
-            mono=self.clock,
+        self.node, _ = node_for(
+            config, self.estimator, link=self.link, camera=self.camera, clock=self.clock, tracker=self.tracker
         )
         self.seq = 0
         self.node.publish_startup()
