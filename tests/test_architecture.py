@@ -130,3 +130,14 @@ def test_paths_the_package_derives_from_its_own_place_find_the_repository() -> N
 
     assert (PACKAGE_DASHBOARD / "index.html").is_file()
     assert SCHEMA_ROOT == ROOT
+
+
+def test_the_map_in_docs_architecture_names_every_module() -> None:
+    """A newcomer reads docs/architecture.md first: a module it does not name is one they cannot find."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    unnamed = [
+        str(path.relative_to(PACKAGE))
+        for _, path in modules()
+        if path.name not in {"__init__.py", "__main__.py"} and path.name not in text
+    ]
+    assert not unnamed, f"modules docs/architecture.md does not name: {unnamed}"
