@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge_node.cli.clip import cover, webcam_noise
-from edge_node.node.pace import Pace, PaceConfig
+from edge_node.node.pace import BURST_S, Pace, PaceConfig
 from edge_node.vision.motion import Region, change, region_of, thumbnail
 from tests.poses import make_pose, side_view
 
@@ -73,17 +73,31 @@ def test_an_empty_desk_looks_rarely_and_an_arrival_at_once() -> None:
     assert pace.mode == "active"
 
 
-def test_the_cpu_budget_caps_the_models_rate() -> None:
-    """A Pi 5's 165 ms a frame and a budget of a quarter core: at most 1.5 inferences a second."""
+def test_the_cpu_budget_caps_the_models_rate_after_a_burst_from_the_bucket() -> None:
+    """A Pi 5's 165 ms a frame and a budget of a quarter core: a burst, then 1.5 inferences a second."""
     pace = Pace(PaceConfig(cpu_budget=0.25))
-    ran = run(pace, 10.0, start=0.0, steady=False, cost_s=0.165)
-    rate = (len(ran) - 1) / (ran[-1] - ran[0])
+    ran = run(pace, 120.0, start=0.0, steady=False, cost_s=0.165)
+    burst = [t for t in ran if t < 1.0]
+    assert len(burst) == 10  # the full bucket (2.5 CPU-s) pays for the first second at full rate
+    sustained = [t for t in ran if t >= 30.0]
+    rate = (len(sustained) - 1) / (sustained[-1] - sustained[0])
     assert 1.3 <= rate <= 1.52
-    assert pace.capture_fps() == pytest.approx(
-        0.25 / 0.165, rel=0.01
-    )  # frames the model cannot take are not decoded
+    spent = len(ran) * 0.165
+    assert spent <= 0.25 * 120.0 + 0.25 * BURST_S + 0.165  # the budget, plus one bucketful at most
+    assert pace.capture_fps() == pytest.approx(0.25 / 0.165, rel=0.01)  # frames it cannot take: not decoded
     pace.set_budget(1.0)
     assert pace.min_interval_s == pytest.approx(0.165, rel=0.01)
+
+
+def test_a_change_after_a_still_spell_runs_at_full_rate_under_a_tight_budget() -> None:
+    """What the still scene left unspent pays for the readings a new verdict needs."""
+    pace = Pace(PaceConfig(cpu_budget=0.25))
+    run(pace, 60.0, start=0.0, cost_s=0.165)  # still: once a second, well under the budget
+    assert pace.mode == "still"
+    run(pace, 1.0, start=60.0, change_at=60.9, cost_s=0.165)
+    assert pace.capture_fps() == 10.0  # the camera hands over every frame for the burst
+    ran = run(pace, 2.0, start=61.0, steady=False, cost_s=0.165)
+    assert ran[:8] == pytest.approx([61.0 + i * STEP for i in range(8)])  # every frame, as unlimited
 
 
 def test_the_fixed_rate_loop_runs_every_frame() -> None:

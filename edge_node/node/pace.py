@@ -16,9 +16,14 @@ feeds the steadier the last reading again (the scene did not change), so hold ti
   detection each time, so no phantom lingers); someone sitting down changes the picture at once.
 - **Paused**: the camera is released; nothing runs.
 
-The CPU budget caps the model's share of the CPU: with an inference costing c CPU-seconds (the
-process's own counters around the model's run, so a busy machine's waiting does not count), the
-model runs at most every c / budget seconds (c the median of the last few), never faster than max_fps.
+The CPU budget caps the model's share of the CPU on average, as a bucket of CPU-seconds: it fills
+at `cpu_budget` CPU-seconds per second up to `BURST_S` seconds' worth, and every inference takes its
+cost out (c CPU-seconds: the process's own counters around the model's run, so a busy machine's
+waiting does not count). Sustained, the model runs at most every c / budget seconds (c the median of
+the last few), never faster than max_fps. What a still or empty scene leaves unspent is saved for
+the moment the scene changes: the few readings that must agree before a new verdict come at the full
+rate, so a tight budget does not delay a verdict, and over any long window the model still keeps to
+the budget (plus at most one bucketful).
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ Mode = Literal["active", "still", "empty", "fixed"]
 # The inference time the budget divides is the median of the last few (the first call, which also
 # starts MediaPipe's graph, and a hiccup of the machine must not throttle the model for minutes).
 COST_WINDOW: Final = 9
+# Seconds of the budget the bucket can save for a burst. A new verdict needs a few agreeing readings
+# (edge_node.posture.confidence), then only its hold time: 10 s of a quarter core is 2.5 CPU-s, about
+# 25 inferences here or 8-10 on a Raspberry Pi 5, enough to reach agreement at the full frame rate.
+BURST_S: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,14 +74,33 @@ class Pace:
         self._active_until = -1e18
         self._costs: deque[float] = deque(maxlen=COST_WINDOW)
         self.mode: Mode = "fixed" if not config.adaptive else "active"
+        self._credit = self._capacity  # CPU-seconds the model may still spend; starts full
+        self._credit_at: float | None = None
+
+    @property
+    def _capacity(self) -> float:
+        return max(0.0, self.config.cpu_budget) * BURST_S
 
     def set_budget(self, cores: float) -> None:
         """A new CPU budget, in cores (a command changed it)."""
         self.config = PaceConfig(**{**vars(self.config), "cpu_budget": cores})
+        self._credit = min(self._credit, self._capacity)
+
+    def _refill(self, now: float) -> None:
+        if self._credit_at is not None and now > self._credit_at:
+            gained = (now - self._credit_at) * max(0.0, self.config.cpu_budget)
+            self._credit = min(self._capacity, self._credit + gained)
+        self._credit_at = now if self._credit_at is None else max(now, self._credit_at)
+
+    def _affordable(self) -> bool:
+        """True when the bucket holds the cost of one more inference (always, without a budget)."""
+        if not self._costs or self.config.cpu_budget <= 0:
+            return True
+        return self._credit >= statistics.median(self._costs) * 0.99
 
     @property
     def min_interval_s(self) -> float:
-        """The shortest time between two inferences the budget and max_fps allow."""
+        """The shortest time between two inferences the budget and max_fps allow, sustained."""
         frame = 1.0 / self.config.max_fps
         if not self._costs or self.config.cpu_budget <= 0:
             return frame
@@ -88,7 +116,8 @@ class Pace:
             self._active_until = now + cfg.still_after_s
             return Decision(True, "active" if cfg.adaptive else "fixed")
         since = now - self._last_infer
-        budget_ok = since >= self.min_interval_s * 0.99
+        self._refill(now)
+        budget_ok = since >= 0.99 / cfg.max_fps and self._affordable()
         if not cfg.adaptive:
             return Decision(budget_ok, "fixed")
         if change > cfg.change_threshold or not steady:
@@ -104,10 +133,14 @@ class Pace:
         """The model ran at `now` and took `cost_s` seconds."""
         self._last_infer = now
         self._costs.append(cost_s)
+        self._refill(now)
+        self._credit = max(-self._capacity, self._credit - cost_s)
 
     def capture_fps(self) -> float:
         """How many frames a second the camera should hand over now."""
         cfg = self.config
         if cfg.adaptive and self.mode in ("still", "empty"):
             return min(cfg.gate_fps, cfg.max_fps)
+        if self._affordable():
+            return cfg.max_fps  # a burst from what the bucket saved
         return min(cfg.max_fps, 1.0 / self.min_interval_s)
