@@ -333,9 +333,13 @@ def _pi(p: dict[str, Any]) -> str:
         [
             "node CPU in Pi-class cores (÷ quota share) mean / max",
             f"{pi_cores.get('mean')} / {pi_cores.get('max')}",
-            f"≤ cpu_budget {p['cpu_budget']} (+ the rest of the node)",
+            "bursts at a change (the budget is an average)",
         ],
-        ["node CPU by psutil over the window (Pi-class cores)", p.get("psutil_pi_cores"), "-"],
+        [
+            "node CPU by psutil over the window (Pi-class cores)",
+            p.get("psutil_pi_cores"),
+            f"≤ cpu_budget {p['cpu_budget']} on average + 0.1 (the rest of the node)",
+        ],
     ]
     checks = ", ".join(f"{name}: {verdict(ok)}" for name, ok in p["checks"].items())
     return f"{calibration}\n\n{table(['measure', 'value', 'expected'], rows)}\n\nChecks: {checks}."
