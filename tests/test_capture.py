@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from edge_node.config import CameraConfig
-from edge_node.vision.capture import Capture, backoff_delay
+from edge_node.vision.capture import FAST_RETRIES, Capture, backoff_delay
 from edge_node.vision.frames import Frame, LatestSlot
 from edge_node.vision.sources import ImageSource, OpenCVSource, SourceError, SourceInfo, make_source
 from tests.support import wait_until
@@ -43,11 +43,12 @@ def test_latest_slot_wakes_a_waiting_consumer() -> None:
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
     rng = random.Random(1)
-    delays = [backoff_delay(n, 1.0, 30.0, rng) for n in range(1, 10)]
-    assert 0.5 <= delays[0] <= 1.0
-    assert 4.0 <= delays[3] <= 8.0
-    assert all(15.0 <= d <= 30.0 for d in delays[5:])
-    assert len({round(d, 6) for d in delays[5:]}) > 1  # jitter: not a fixed sleep
+    delays = [backoff_delay(n, 1.0, 30.0, rng) for n in range(1, 16)]
+    assert all(0.5 <= d <= 1.0 for d in delays[:FAST_RETRIES])  # a camera back soon is seen soon
+    assert 1.0 <= delays[FAST_RETRIES] <= 2.0
+    assert 4.0 <= delays[FAST_RETRIES + 2] <= 8.0
+    assert all(15.0 <= d <= 30.0 for d in delays[FAST_RETRIES + 4 :])
+    assert len({round(d, 6) for d in delays[FAST_RETRIES + 4 :]}) > 1  # jitter: not a fixed sleep
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from edge_node.config import CameraConfig
 from edge_node.payloads import CameraError, CameraStatus
@@ -24,9 +25,16 @@ from edge_node.vocabulary import CameraStateName
 log = logging.getLogger(__name__)
 
 
+# Retries at the base delay before backing off: a camera that is re-plugged, a USB reset or a stream
+# that hiccups is usually back within seconds, and a node that then waits 4-8 s more to look again
+# is what users notice. Five retries a second apart cost nothing; after them the delay doubles.
+FAST_RETRIES: Final = 5
+
+
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Capped exponential backoff with "equal jitter": half fixed, half random."""
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    """`base` for the first FAST_RETRIES attempts, then capped exponential backoff; "equal jitter"
+    (half fixed, half random) either way."""
+    delay = min(cap, base * (2 ** max(0, attempt - FAST_RETRIES)))
     return float(delay / 2 + rng.uniform(0, delay / 2))
 
 
