@@ -36,6 +36,18 @@ SIDE_POINTS: PosePoints = {
     "left_hip": (0.44, 0.85, 0.97),
 }
 
+# MediaPipe Pose (model complexity 1) on scikit-image's astronaut photo (front view): x, y and
+# visibility in 0..1, as the node sends them in `pose`.
+ASTRONAUT: PosePoints = {
+    "nose": (0.435, 0.25, 1.0),
+    "left_eye": (0.486, 0.22, 1.0),
+    "right_eye": (0.4, 0.202, 1.0),
+    "left_ear": (0.523, 0.24, 1.0),
+    "right_ear": (0.372, 0.21, 1.0),
+    "left_shoulder": (0.598, 0.501, 1.0),
+    "right_shoulder": (0.22, 0.469, 1.0),
+}
+
 
 def pose_line(
     name: str,

@@ -23,21 +23,11 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM_ARGS, DASHBOARD, chromium_path, page_url
-from tests.browser.payloads import PosePoints, Publisher, pose_line
+from tests.browser.payloads import ASTRONAUT, Publisher, pose_line
 from tests.secure_broker import secure_mosquitto
 from tests.support import ROOT, Mosquitto
 
 NODE = "desk1"
-# MediaPipe Pose (model complexity 1) on scikit-image's astronaut photo: x, y, visibility in 0..1.
-ASTRONAUT: PosePoints = {
-    "nose": (0.435, 0.25, 1.0),
-    "left_eye": (0.486, 0.22, 1.0),
-    "right_eye": (0.4, 0.202, 1.0),
-    "left_ear": (0.523, 0.24, 1.0),
-    "right_ear": (0.372, 0.21, 1.0),
-    "left_shoulder": (0.598, 0.501, 1.0),
-    "right_shoulder": (0.22, 0.469, 1.0),
-}
 ASTRONAUT_LINES = (
     pose_line("shoulder_tilt", "shoulder_tilt_deg", (0.22, 0.469), (0.598, 0.501), value=4.9, limit=10.0),
     pose_line(

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Pages, jpeg_of, page_url
-from tests.browser.payloads import PosePoints, Publisher, pose, pose_line
+from tests.browser.payloads import ASTRONAUT, Publisher, pose, pose_line
 from tests.secure_broker import SecureBroker, secure_mosquitto
 from tests.support import Mosquitto
 
@@ -29,16 +29,6 @@ pytestmark = pytest.mark.browser
 OVERLAY = ".panel-frame .pose-overlay"
 FRAME = ".panel-frame img.frame-img"
 POSE_INTERVAL_S = 0.2  # the node publishes at most 5 Hz
-# MediaPipe's landmarks on scikit-image's astronaut photo (front view), as the node would send them.
-ASTRONAUT: PosePoints = {
-    "nose": (0.435, 0.25, 1.0),
-    "left_eye": (0.486, 0.22, 1.0),
-    "right_eye": (0.4, 0.202, 1.0),
-    "left_ear": (0.523, 0.24, 1.0),
-    "right_ear": (0.372, 0.21, 1.0),
-    "left_shoulder": (0.598, 0.501, 1.0),
-    "right_shoulder": (0.22, 0.469, 1.0),
-}
 ASTRONAUT_LINES = (
     pose_line("shoulder_tilt", "shoulder_tilt_deg", (0.22, 0.469), (0.598, 0.501), value=12.4, limit=10.0),
     pose_line("head_tilt", "head_tilt_deg", (0.372, 0.21), (0.523, 0.24), value=3.0, limit=10.0),
