@@ -16,19 +16,8 @@ from edge_node.vision.frames import Frame, as_bgr, turn
 
 def pace_for(config: Config, cpu_budget: float) -> Pace:
     """The pace the config asks for (pipeline.*, camera.max_fps) with the budget in force."""
-    pipeline = config.pipeline
-    return Pace(
-        PaceConfig(
-            max_fps=config.camera.max_fps,
-            cpu_budget=cpu_budget,
-            adaptive=pipeline.adaptive,
-            gate_fps=pipeline.gate_fps,
-            still_after_s=pipeline.still_after_s,
-            refresh_s=pipeline.refresh_s,
-            refresh_empty_s=pipeline.refresh_empty_s,
-            change_threshold=pipeline.change_threshold,
-        )
-    )
+    settings = {**config.pipeline.model_dump(), "cpu_budget": cpu_budget}
+    return Pace(PaceConfig(max_fps=config.camera.max_fps, **settings))
 
 
 @dataclass(frozen=True)

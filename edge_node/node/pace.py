@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
+
+from edge_node.config import CameraConfig, PipelineConfig
 
 Mode = Literal["active", "still", "empty", "fixed"]
 # The inference time the budget divides is the median of the last few (the first call, which also
@@ -43,18 +45,21 @@ COST_WINDOW: Final = 9
 BURST_S: Final = 10.0
 
 
+_PIPELINE: Final = PipelineConfig()
+
+
 @dataclass(frozen=True)
 class PaceConfig:
-    """The pace's settings (config `pipeline.*` and `camera.max_fps`)."""
+    """The pace's settings: `pipeline.*` and `camera.max_fps`, with the config's defaults."""
 
-    max_fps: float = 10.0
-    cpu_budget: float = 0.25
-    adaptive: bool = True
-    gate_fps: float = 2.0
-    still_after_s: float = 3.0
-    refresh_s: float = 1.0
-    refresh_empty_s: float = 4.0
-    change_threshold: float = 12.0
+    max_fps: float = CameraConfig.model_fields["max_fps"].default
+    cpu_budget: float = _PIPELINE.cpu_budget
+    adaptive: bool = _PIPELINE.adaptive
+    gate_fps: float = _PIPELINE.gate_fps
+    still_after_s: float = _PIPELINE.still_after_s
+    refresh_s: float = _PIPELINE.refresh_s
+    refresh_empty_s: float = _PIPELINE.refresh_empty_s
+    change_threshold: float = _PIPELINE.change_threshold
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Pace:
 
     def set_budget(self, cores: float) -> None:
         """A new CPU budget, in cores (a command changed it)."""
-        self.config = PaceConfig(**{**vars(self.config), "cpu_budget": cores})
+        self.config = replace(self.config, cpu_budget=cores)
         self._credit = min(self._credit, self._capacity)
 
     def _refill(self, now: float) -> None:
