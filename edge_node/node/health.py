@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Final, Protocol
 
 import psutil
 
+from edge_node.vision.pose import process_cpu_s
 from edge_node.watchdog import SystemdNotifier
 
 log = logging.getLogger(__name__)
@@ -170,8 +170,7 @@ class ProcessMeter:
 
     def cores(self) -> float | None:
         """Cores used on average since the last call (None the first time)."""
-        times = os.times()
-        now, cpu = self._mono(), times.user + times.system
+        now, cpu = self._mono(), process_cpu_s()
         last, self._last = self._last, (now, cpu)
         if last is None or now - last[0] <= 0:
             return None

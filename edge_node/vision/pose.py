@@ -83,7 +83,7 @@ class Detection:
     cpu_ms: float | None = None  # the process's CPU time during the model's run (all its threads)
 
 
-def _cpu_s() -> float:
+def process_cpu_s() -> float:
     """The process's CPU time so far (user + system, every thread), to the microsecond."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -121,7 +121,7 @@ class PoseEstimator:
         height, width = image_bgr.shape[:2]
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
-        cpu_before = _cpu_s()
+        cpu_before = process_cpu_s()
         started = time.perf_counter()
         if (
             self._redetect_every_s is not None
@@ -131,7 +131,7 @@ class PoseEstimator:
             self._last_reset = time.monotonic()
         result = self._pose.process(rgb)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        cpu_ms = (_cpu_s() - cpu_before) * 1000
+        cpu_ms = (process_cpu_s() - cpu_before) * 1000
         picture = picture_stats(image_bgr)
         landmarks = result.pose_landmarks
         if landmarks is None:
